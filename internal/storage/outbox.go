@@ -1,0 +1,118 @@
+package storage
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/carecircle/carecircle"
+)
+
+// Record stores e in the outbox as part of tx, so the event exists if and
+// only if the change it describes commits.
+func (tx *Tx) Record(e carecircle.Event) error {
+	_, err := tx.ExecContext(context.Background(), `INSERT INTO events
+		(id, type, source, family_id, care_recipient_id, actor_id, session_id, occurred_at, data)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		e.ID, e.Type, e.Source, e.FamilyID, e.CareRecipientID, e.ActorID, e.SessionID, ms(e.Time), string(e.Data))
+	if err != nil {
+		return fmt.Errorf("record event %s: %w", e.Type, err)
+	}
+	tx.events = append(tx.events, e)
+	return nil
+}
+
+// emit builds an event caused by the actor in ctx and records it.
+func (tx *Tx) emit(ctx context.Context, typ, source, familyID, recipientID string, data map[string]any) error {
+	return tx.Record(carecircle.NewEvent(typ, source, tx.nowT, carecircle.EventBase(ctx, familyID, recipientID), data))
+}
+
+// OutboxEntry is an event waiting in the outbox with its sequence number.
+type OutboxEntry struct {
+	Seq   int64
+	Event carecircle.Event
+}
+
+// Unrelayed returns up to limit events not yet published, oldest first.
+// olderThan, when positive, skips events younger than that so the relay's
+// sweep leaves fresh events to the instance that wrote them.
+func (db *DB) Unrelayed(ctx context.Context, limit int, olderThan time.Duration) ([]OutboxEntry, error) {
+	cutoff := ms(db.Clock.Now().Add(-olderThan))
+	rows, err := db.w.QueryContext(ctx, `SELECT seq, id, type, source, family_id, care_recipient_id,
+		actor_id, session_id, occurred_at, data FROM events
+		WHERE relayed_at IS NULL AND occurred_at <= $1 ORDER BY seq LIMIT $2`, cutoff, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read outbox: %w", err)
+	}
+	defer rows.Close()
+	var out []OutboxEntry
+	for rows.Next() {
+		var e carecircle.Event
+		var seq, at int64
+		var data string
+		if err := rows.Scan(&seq, &e.ID, &e.Type, &e.Source, &e.FamilyID, &e.CareRecipientID,
+			&e.ActorID, &e.SessionID, &at, &data); err != nil {
+			return nil, fmt.Errorf("read outbox: %w", err)
+		}
+		e.SpecVersion, e.DataContentType = "1.0", "application/json"
+		e.Time, e.Data = fromMS(at), []byte(data)
+		out = append(out, OutboxEntry{Seq: seq, Event: e})
+	}
+	return out, rows.Err()
+}
+
+// MarkRelayed records that the events with these ids reached the bus.
+func (db *DB) MarkRelayed(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	now, _ := db.now()
+	args := make([]any, 0, len(ids)+1)
+	args = append(args, now)
+	ph := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		ph[i] = fmt.Sprintf("$%d", i+2)
+	}
+	_, err := db.w.ExecContext(ctx, `UPDATE events SET relayed_at = $1
+		WHERE relayed_at IS NULL AND id IN (`+strings.Join(ph, ",")+`)`, args...)
+	if err != nil {
+		return fmt.Errorf("mark relayed: %w", err)
+	}
+	return nil
+}
+
+// PruneRelayed deletes events relayed before the cutoff and returns how many.
+func (db *DB) PruneRelayed(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.w.ExecContext(ctx, `DELETE FROM events WHERE relayed_at IS NOT NULL AND relayed_at < $1`, ms(before))
+	if err != nil {
+		return 0, fmt.Errorf("prune outbox: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// EventsFor returns recorded events of a family in order (tests and the
+// audit backfill use it).
+func (db *DB) EventsFor(ctx context.Context, familyID string) ([]carecircle.Event, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT id, type, source, family_id, care_recipient_id,
+		actor_id, session_id, occurred_at, data FROM events WHERE family_id = $1 ORDER BY seq`, familyID)
+	if err != nil {
+		return nil, fmt.Errorf("read events: %w", err)
+	}
+	defer rows.Close()
+	var out []carecircle.Event
+	for rows.Next() {
+		var e carecircle.Event
+		var at int64
+		var data string
+		if err := rows.Scan(&e.ID, &e.Type, &e.Source, &e.FamilyID, &e.CareRecipientID,
+			&e.ActorID, &e.SessionID, &at, &data); err != nil {
+			return nil, err
+		}
+		e.SpecVersion, e.DataContentType = "1.0", "application/json"
+		e.Time, e.Data = fromMS(at), []byte(data)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
