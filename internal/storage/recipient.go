@@ -166,7 +166,7 @@ func recipient(ctx context.Context, q querier, id string) (carecircle.CareRecipi
 
 // UpdateRecipient loads the recipient, lets apply change it, validates and
 // saves it (ADMIN or CAREGIVER).
-func (db *DB) UpdateRecipient(ctx context.Context, id string, apply func(*carecircle.CareRecipient)) (carecircle.CareRecipient, error) {
+func (db *DB) UpdateRecipient(ctx context.Context, id string, apply func(*carecircle.CareRecipient) error) (carecircle.CareRecipient, error) {
 	var c carecircle.CareRecipient
 	err := db.write(ctx, func(tx *Tx) error {
 		s, err := recipientScope(ctx, tx, id)
@@ -180,7 +180,9 @@ func (db *DB) UpdateRecipient(ctx context.Context, id string, apply func(*careci
 			return err
 		}
 		oldTZ := c.Timezone
-		apply(&c)
+		if err := apply(&c); err != nil {
+			return err
+		}
 		c.ID, c.FamilyID = id, s.FamilyID
 		normalizeRecipient(&c)
 		if err := c.Validate(); err != nil {

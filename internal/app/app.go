@@ -1,0 +1,166 @@
+// Package app wires CareCircle's parts into one process: storage, the API,
+// the web UI, the event relay and consumers, and background jobs. The
+// command and the end-to-end tests both build the process through New.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/carecircle/carecircle"
+	"github.com/carecircle/carecircle/internal/api"
+	"github.com/carecircle/carecircle/internal/auth"
+	"github.com/carecircle/carecircle/internal/config"
+	"github.com/carecircle/carecircle/internal/storage"
+)
+
+// Version is the build's version, set with -ldflags.
+var Version = "dev"
+
+// Options adjust a process for tests and benchmarks.
+type Options struct {
+	Clock  carecircle.Clock // default: the system clock
+	Logger *slog.Logger     // default: slog.Default()
+	// QuietLogs logs only failed requests (load tests).
+	QuietLogs bool
+}
+
+// App is one CareCircle process.
+type App struct {
+	Cfg      config.Config
+	DB       *storage.DB
+	API      *api.Server
+	Logger   *slog.Logger
+	Clock    carecircle.Clock
+	Registry *prometheus.Registry
+
+	mux     *http.ServeMux
+	handler http.Handler
+	emails  *emailer
+
+	wg      sync.WaitGroup
+	cancel  context.CancelFunc
+	closers []func() error
+}
+
+// New opens the database, applies migrations and builds the process. Call
+// Start to run background work and Serve to accept HTTP.
+func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
+	a := &App{Cfg: cfg, Logger: opts.Logger, Clock: opts.Clock, Registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	if a.Logger == nil {
+		a.Logger = slog.Default()
+	}
+	if a.Clock == nil {
+		a.Clock = carecircle.SystemClock{}
+	}
+	a.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	db, err := storage.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, err
+	}
+	db.Clock = a.Clock
+	a.DB = db
+	a.closers = append(a.closers, db.Close)
+	if err := db.Migrate(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	signer, err := auth.NewSigner(cfg.JWTSecret)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.emails = newEmailer(cfg, a.Logger)
+	a.API = api.New(a.mux, api.Deps{
+		DB: db, Signer: signer, Emails: a.emails, Limiter: newLimiter(cfg, a.Clock),
+		Logger: a.Logger, Metrics: api.NewMetrics(a.Registry),
+	}, api.Config{BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), TrustProxy: cfg.TrustProxy,
+		QuietLogs: opts.QuietLogs, Version: Version})
+
+	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"status":"ok"}`))
+	})
+	a.mux.HandleFunc("GET /readyz", a.ready)
+	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	a.handler = a.API.Wrap(a.mux)
+	return a, nil
+}
+
+// ready answers 200 when the database answers within a second.
+func (a *App) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	w.Header().Set("Content-Type", "application/json")
+	if err := a.DB.Ping(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"status":"unavailable","database":"down"}`))
+		return
+	}
+	w.Write([]byte(`{"status":"ready","database":"up"}`))
+}
+
+// Handler is the whole HTTP surface: web UI, API, docs, health and metrics.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Start runs the background work (email delivery; later the outbox relay,
+// event consumers and jobs) until Close.
+func (a *App) Start(ctx context.Context) {
+	ctx, a.cancel = context.WithCancel(ctx)
+	a.goBackground(ctx, "email", a.emails.run)
+}
+
+func (a *App) goBackground(ctx context.Context, name string, run func(context.Context) error) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		if err := run(ctx); err != nil && !errors.Is(err, context.Canceled) {
+			a.Logger.Error("background task stopped", "task", name, "err", err)
+		}
+	}()
+}
+
+// Serve accepts HTTP on ln until ctx ends, then stops accepting and waits up
+// to 20 s for requests in flight.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: a.handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn)}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Logger.Info("shutting down: finishing requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// Close stops background work and closes connections.
+func (a *App) Close() error {
+	if a.cancel != nil {
+		a.cancel()
+	}
+	a.wg.Wait()
+	var err error
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		err = errors.Join(err, a.closers[i]())
+	}
+	return err
+}
