@@ -14,7 +14,8 @@ type QueueOptions struct {
 	// Workers is how many messages are sent at once (default 2).
 	Workers int
 	// MaxAttempts is how many times a message is tried before it is logged
-	// as undeliverable (default 8: about four minutes of retries).
+	// as undeliverable (default 8: two to four minutes of retries with
+	// the default backoff).
 	MaxAttempts int
 	// BaseBackoff is the wait after the first failure (default 2s); it
 	// doubles after each further failure, with jitter, up to MaxBackoff.

@@ -31,11 +31,12 @@ const (
 
 // Defaults for SMTPConfig.
 const (
-	DefaultSMTPPort        = 587
-	DefaultSMTPSPort       = 465
-	DefaultSMTPTimeout     = 30 * time.Second
-	defaultSMTPTLSMinVersn = tls.VersionTLS12
+	DefaultSMTPPort    = 587 // submission, with STARTTLS
+	DefaultSMTPSPort   = 465 // submission over implicit TLS
+	DefaultSMTPTimeout = 30 * time.Second
 )
+
+const minTLSVersion = tls.VersionTLS12
 
 // SMTPConfig configures an SMTP sender; the fields mirror the SMTP_* settings.
 type SMTPConfig struct {
@@ -87,7 +88,7 @@ func NewSMTP(cfg SMTPConfig) (*SMTP, error) {
 		timeout: cfg.Timeout,
 		tlsConfig: &tls.Config{
 			ServerName: cfg.Host,
-			MinVersion: defaultSMTPTLSMinVersn,
+			MinVersion: minTLSVersion,
 		},
 	}
 	if s.timeout <= 0 {

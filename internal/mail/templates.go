@@ -57,9 +57,9 @@ func Notification(data NotificationData) (subject, text, html string) {
 	return render("notification", data)
 }
 
-// template is one email: a text/template defining "subject" with the text
+// emailTemplate is one email: a text/template defining "subject" with the text
 // body as its main template, and an html/template for the HTML body.
-type template struct {
+type emailTemplate struct {
 	text *texttemplate.Template
 	html *htmltemplate.Template
 }
@@ -70,14 +70,14 @@ var templates = parseTemplates("verify", "reset", "invite", "notification")
 // buttonData is what the layout's "button" block needs.
 type buttonData struct{ Link, Label string }
 
-func parseTemplates(names ...string) map[string]template {
+func parseTemplates(names ...string) map[string]emailTemplate {
 	funcs := htmltemplate.FuncMap{
 		"button": func(link, label string) buttonData { return buttonData{Link: link, Label: label} },
 	}
 	layout := htmltemplate.Must(htmltemplate.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
-	out := make(map[string]template, len(names))
+	out := make(map[string]emailTemplate, len(names))
 	for _, name := range names {
-		out[name] = template{
+		out[name] = emailTemplate{
 			text: texttemplate.Must(texttemplate.New(name+".txt").Option("missingkey=error").
 				ParseFS(templateFS, "templates/"+name+".txt")),
 			html: htmltemplate.Must(htmltemplate.Must(layout.Clone()).Option("missingkey=error").
