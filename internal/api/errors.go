@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -35,15 +37,30 @@ func (e *ErrorBody) GetStatus() int { return e.StatusCode }
 // GetHeaders lets huma write headers such as Retry-After.
 func (e *ErrorBody) GetHeaders() http.Header { return e.headers }
 
-// MarshalJSON merges Extra into the object.
+// MarshalJSON writes statusCode, message and error first, then Extra.
 func (e *ErrorBody) MarshalJSON() ([]byte, error) {
-	m := map[string]any{"statusCode": e.StatusCode, "message": e.Message, "error": e.ErrorText}
-	for k, v := range e.Extra {
-		if _, taken := m[k]; !taken {
-			m[k] = v
+	msg, err := json.Marshal(e.Message)
+	if err != nil {
+		return nil, err
+	}
+	txt, _ := json.Marshal(e.ErrorText)
+	b := []byte(`{"statusCode":` + strconv.Itoa(e.StatusCode) + `,"message":` + string(msg) + `,"error":` + string(txt))
+	keys := make([]string, 0, len(e.Extra))
+	for k := range e.Extra {
+		if k != "statusCode" && k != "message" && k != "error" {
+			keys = append(keys, k)
 		}
 	}
-	return json.Marshal(m)
+	sort.Strings(keys)
+	for _, k := range keys {
+		kb, _ := json.Marshal(k)
+		vb, err := json.Marshal(e.Extra[k])
+		if err != nil {
+			return nil, err
+		}
+		b = append(append(append(append(b, ','), kb...), ':'), vb...)
+	}
+	return append(b, '}'), nil
 }
 
 var codeStatus = map[string]int{

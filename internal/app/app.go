@@ -81,9 +81,19 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	a.emails = newEmailer(cfg, a.Logger)
+	if a.emails, err = newEmailer(cfg, a.Logger); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.closers = append(a.closers, a.emails.close)
+	limiter, closeLimiter, err := newLimiter(cfg, a.Clock)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.closers = append(a.closers, closeLimiter)
 	a.API = api.New(a.mux, api.Deps{
-		DB: db, Signer: signer, Emails: a.emails, Limiter: newLimiter(cfg, a.Clock),
+		DB: db, Signer: signer, Emails: a.emails, Limiter: limiter,
 		Logger: a.Logger, Metrics: api.NewMetrics(a.Registry),
 	}, api.Config{BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), TrustProxy: cfg.TrustProxy,
 		QuietLogs: opts.QuietLogs, Version: Version})
@@ -114,11 +124,11 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 // Handler is the whole HTTP surface: web UI, API, docs, health and metrics.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Start runs the background work (email delivery; later the outbox relay,
-// event consumers and jobs) until Close.
+// Start runs the background work (the outbox relay, event consumers and
+// jobs) until Close.
 func (a *App) Start(ctx context.Context) {
 	ctx, a.cancel = context.WithCancel(ctx)
-	a.goBackground(ctx, "email", a.emails.run)
+	_ = ctx
 }
 
 func (a *App) goBackground(ctx context.Context, name string, run func(context.Context) error) {

@@ -2,32 +2,58 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/carecircle/carecircle"
 	"github.com/carecircle/carecircle/internal/config"
+	"github.com/carecircle/carecircle/internal/mail"
 )
 
-// emailer renders and queues the account emails (interim: logs them).
+// emailer renders the account emails and queues them for background
+// delivery: SMTP when SMTP_HOST is set, else the log, so a self-hoster can
+// still follow the links.
 type emailer struct {
-	logger *slog.Logger
+	queue *mail.Queue
 }
 
-func newEmailer(cfg config.Config, logger *slog.Logger) *emailer {
-	return &emailer{logger: logger}
+func newEmailer(cfg config.Config, logger *slog.Logger) (*emailer, error) {
+	var sender mail.Sender = mail.NewLog(logger)
+	if cfg.SMTPHost != "" {
+		s, err := mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTPHost, Port: cfg.SMTPPort, User: cfg.SMTPUser,
+			Pass: cfg.SMTPPass, From: cfg.SMTPFrom, TLS: cfg.SMTPTLS})
+		if err != nil {
+			return nil, fmt.Errorf("smtp: %w", err)
+		}
+		sender = s
+	}
+	return &emailer{queue: mail.NewQueue(sender, logger, mail.QueueOptions{})}, nil
 }
 
-func (e *emailer) run(ctx context.Context) error { <-ctx.Done(); return nil }
+// Send queues a ready message (notifications use it).
+func (e *emailer) Send(m mail.Message) { e.queue.Enqueue(m) }
+
+func (e *emailer) close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return e.queue.Close(ctx)
+}
 
 func (e *emailer) Verify(to, name, link string) {
-	e.logger.Info("email", "to", to, "subject", "Confirm your email", "link", link)
+	subject, text, html := mail.Verify(mail.VerifyData{Name: name, Link: link})
+	e.queue.Enqueue(mail.Message{To: to, Subject: subject, Text: text, HTML: html})
 }
 
 func (e *emailer) Reset(to, name, link string) {
-	e.logger.Info("email", "to", to, "subject", "Reset your password", "link", link)
+	subject, text, html := mail.Reset(mail.ResetData{Name: name, Link: link, ExpiresIn: "1 hour"})
+	e.queue.Enqueue(mail.Message{To: to, Subject: subject, Text: text, HTML: html})
 }
 
 func (e *emailer) Invite(to, inviter, family string, role carecircle.Role, link string, exp time.Time) {
-	e.logger.Info("email", "to", to, "subject", "Invitation to "+family, "link", link)
+	r := strings.ToUpper(string(role[:1])) + strings.ToLower(string(role[1:]))
+	subject, text, html := mail.Invite(mail.InviteData{InviterName: inviter, FamilyName: family, Role: r, Link: link,
+		ExpiresAt: exp.UTC().Format("Monday, 2 January 2006")})
+	e.queue.Enqueue(mail.Message{To: to, Subject: subject, Text: text, HTML: html})
 }
