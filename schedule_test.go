@@ -748,3 +748,15 @@ func TestDosesOn_IgnoresUnparsableTimes(t *testing.T) {
 		t.Errorf("Validate = %v", plan.Validate())
 	}
 }
+
+func BenchmarkDosesOn(b *testing.B) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		b.Fatal(err)
+	}
+	plan := DosePlan{Frequency: FrequencyFourTimesDaily, Times: []string{"08:00", "12:00", "18:00", "22:00"}}
+	d := Date{2026, time.March, 8}
+	for b.Loop() {
+		plan.DosesOn(d, ny)
+	}
+}
