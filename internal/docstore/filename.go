@@ -28,10 +28,12 @@ func SafeFileName(name string) string {
 	space := false
 	for _, r := range name {
 		switch {
-		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '"' || r == '\'' || r == '`':
-			continue
+		case r == '\r' || r == '\n':
+			continue // a line break in a header value is an injection
 		case unicode.IsSpace(r):
 			space = true
+			continue
+		case unicode.IsControl(r) || unicode.Is(unicode.Cf, r) || r == '"' || r == '\'' || r == '`':
 			continue
 		case strings.ContainsRune(`<>:|?*`, r):
 			r = '_'

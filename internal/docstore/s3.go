@@ -151,32 +151,34 @@ func (s *S3) putMultipart(ctx context.Context, k string, first []byte, r io.Read
 		}
 	}()
 
-	// Buffers circulate: one being filled, the others uploading.
+	// Buffers circulate: one being filled, the others uploading. They are
+	// allocated only as needed, up to Concurrency+1.
 	free := make(chan []byte, s.concurrency+1)
-	for range s.concurrency {
-		free <- make([]byte, s.partSize)
-	}
+	allocated := 1 // first
 	g, gctx := errgroup.WithContext(ctx)
+	nextBuf := func() ([]byte, error) {
+		select {
+		case b := <-free:
+			return b, nil
+		default:
+		}
+		if allocated <= s.concurrency {
+			allocated++
+			return make([]byte, s.partSize), nil
+		}
+		select {
+		case b := <-free:
+			return b, nil
+		case <-gctx.Done():
+			return nil, context.Cause(gctx)
+		}
+	}
 	g.SetLimit(s.concurrency)
 	var mu sync.Mutex
 	var parts []types.CompletedPart
 
-	buf := first
+	buf, n := first, len(first)
 	for num := int32(1); ; num++ {
-		if gctx.Err() != nil {
-			g.Wait()
-			return fmt.Errorf("upload parts: %w", context.Cause(gctx))
-		}
-		n, rerr := io.ReadFull(r, buf)
-		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
-			rerr = nil
-		} else if rerr != nil {
-			g.Wait()
-			return fmt.Errorf("read part %d: %w", num, rerr)
-		}
-		if n == 0 {
-			break
-		}
 		part, partNum := buf[:n], num
 		g.Go(func() error {
 			defer func() { free <- part[:cap(part)] }()
@@ -197,13 +199,26 @@ func (s *S3) putMultipart(ctx context.Context, k string, first []byte, r io.Read
 			return nil
 		})
 		if n < len(buf) {
-			break
+			break // that was the short last part
 		}
-		select {
-		case buf = <-free:
-		case <-gctx.Done():
+		var rerr error
+		if buf, rerr = nextBuf(); rerr != nil {
 			g.Wait()
-			return fmt.Errorf("upload parts: %w", context.Cause(gctx))
+			return fmt.Errorf("upload parts: %w", rerr)
+		}
+		n, rerr = io.ReadFull(r, buf)
+		if errors.Is(rerr, io.EOF) || errors.Is(rerr, io.ErrUnexpectedEOF) {
+			rerr = nil
+		}
+		if rerr == nil && gctx.Err() != nil {
+			rerr = context.Cause(gctx)
+		}
+		if rerr != nil {
+			g.Wait()
+			return fmt.Errorf("read part %d: %w", num+1, rerr)
+		}
+		if n == 0 {
+			break // the stream ended exactly on a part boundary
 		}
 	}
 	if err := g.Wait(); err != nil {
