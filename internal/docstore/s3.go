@@ -57,6 +57,7 @@ type S3 struct {
 	prefix      string
 	partSize    int
 	concurrency int
+	parts       sync.Pool // *[]byte of partSize, shared by all uploads
 }
 
 var _ Blobs = (*S3)(nil)
@@ -94,7 +95,9 @@ func NewS3(ctx context.Context, c S3Config) (*S3, error) {
 	if concurrency <= 0 {
 		concurrency = defaultConcurrency
 	}
-	return &S3{client: client, bucket: c.Bucket, prefix: c.Prefix, partSize: int(partSize), concurrency: concurrency}, nil
+	s := &S3{client: client, bucket: c.Bucket, prefix: c.Prefix, partSize: int(partSize), concurrency: concurrency}
+	s.parts.New = func() any { b := make([]byte, s.partSize); return &b }
+	return s, nil
 }
 
 func (s *S3) objectKey(key string) (string, error) {
@@ -114,7 +117,8 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) error {
 		return fmt.Errorf("s3 put: %w", err)
 	}
 	r = ctxReader{ctx, r}
-	first := make([]byte, s.partSize)
+	firstp := s.parts.Get().(*[]byte)
+	first := *firstp
 	n, err := io.ReadFull(r, first)
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		_, err = s.client.PutObject(ctx, &s3.PutObjectInput{
@@ -124,20 +128,37 @@ func (s *S3) Put(ctx context.Context, key string, r io.Reader) error {
 			ContentLength: aws.Int64(int64(n)),
 		})
 		if err != nil {
+			// Not pooled: after a failed request the transport may still
+			// be reading the body.
 			return fmt.Errorf("s3 put %s: %w", key, err)
 		}
+		s.parts.Put(firstp)
 		return nil
 	}
 	if err != nil {
+		s.parts.Put(firstp)
 		return fmt.Errorf("s3 put %s: %w", key, err)
 	}
-	if err := s.putMultipart(ctx, k, first, r); err != nil {
+	if err := s.putMultipart(ctx, k, firstp, r); err != nil {
 		return fmt.Errorf("s3 put %s: %w", key, err)
 	}
 	return nil
 }
 
-func (s *S3) putMultipart(ctx context.Context, k string, first []byte, r io.Reader) (err error) {
+// putMultipart uploads first and the rest of r as parts. It owns first (a
+// pooled buffer) and, after a success, returns it and every other buffer to
+// the pool. After a failure they are dropped: the transport may still be
+// reading a failed request's body.
+func (s *S3) putMultipart(ctx context.Context, k string, firstp *[]byte, r io.Reader) (err error) {
+	owned := []*[]byte{firstp}
+	defer func() {
+		if err == nil {
+			for _, b := range owned {
+				s.parts.Put(b)
+			}
+		}
+	}()
+	first := *firstp
 	up, err := s.client.CreateMultipartUpload(ctx, &s3.CreateMultipartUploadInput{
 		Bucket: aws.String(s.bucket),
 		Key:    aws.String(k),
@@ -154,7 +175,6 @@ func (s *S3) putMultipart(ctx context.Context, k string, first []byte, r io.Read
 	// Buffers circulate: one being filled, the others uploading. They are
 	// allocated only as needed, up to Concurrency+1.
 	free := make(chan []byte, s.concurrency+1)
-	allocated := 1 // first
 	g, gctx := errgroup.WithContext(ctx)
 	nextBuf := func() ([]byte, error) {
 		select {
@@ -162,9 +182,10 @@ func (s *S3) putMultipart(ctx context.Context, k string, first []byte, r io.Read
 			return b, nil
 		default:
 		}
-		if allocated <= s.concurrency {
-			allocated++
-			return make([]byte, s.partSize), nil
+		if len(owned) <= s.concurrency {
+			b := s.parts.Get().(*[]byte)
+			owned = append(owned, b)
+			return *b, nil
 		}
 		select {
 		case b := <-free:
@@ -181,7 +202,6 @@ func (s *S3) putMultipart(ctx context.Context, k string, first []byte, r io.Read
 	for num := int32(1); ; num++ {
 		part, partNum := buf[:n], num
 		g.Go(func() error {
-			defer func() { free <- part[:cap(part)] }()
 			out, err := s.client.UploadPart(gctx, &s3.UploadPartInput{
 				Bucket:        aws.String(s.bucket),
 				Key:           aws.String(k),
@@ -196,6 +216,7 @@ func (s *S3) putMultipart(ctx context.Context, k string, first []byte, r io.Read
 			mu.Lock()
 			parts = append(parts, types.CompletedPart{ETag: out.ETag, PartNumber: aws.Int32(partNum)})
 			mu.Unlock()
+			free <- part[:cap(part)]
 			return nil
 		})
 		if n < len(buf) {

@@ -366,3 +366,42 @@ func TestStore_DeleteRemovesTheObject(t *testing.T) {
 		assertEmpty(t, be)
 	})
 }
+
+// swapOnSecondGet serves another object from the second Get, as if the
+// object were replaced between Open's verifying and decrypting passes.
+type swapOnSecondGet struct {
+	Blobs
+	gets int
+	with string
+}
+
+func (s *swapOnSecondGet) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	if s.gets++; s.gets == 2 {
+		key = s.with
+	}
+	return s.Blobs.Get(ctx, key)
+}
+
+func TestOpen_ObjectReplacedBetweenPassesFails(t *testing.T) {
+	be := newLocalBackend(t)
+	ctx := context.Background()
+	dataKey := mustKey(t)
+	s := NewStore(be.blobs, Options{})
+	for _, key := range []string{"a", "b"} {
+		if _, err := s.Write(ctx, key, dataKey, bytes.NewReader(pdfBytes(t, 3*defaultChunkSize, 1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	swapping := NewStore(&swapOnSecondGet{Blobs: be.blobs, with: "b"}, Options{})
+	if rc, _, err := swapping.Open(ctx, "a", dataKey); !errors.Is(err, ErrTampered) || rc != nil {
+		t.Errorf("Open = %v, %v; want nil, ErrTampered", rc, err)
+	}
+}
+
+func TestWrite_BackendRefusalReturnsPromptly(t *testing.T) {
+	s := NewStore(newLocalBackend(t).blobs, Options{})
+	_, err := s.Write(context.Background(), "../escape", mustKey(t), newGenReader("%PDF-1.7\n", 10<<20, 1))
+	if !errors.Is(err, ErrInvalidKey) {
+		t.Errorf("err = %v, want ErrInvalidKey", err)
+	}
+}
