@@ -69,7 +69,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	db.Clock = a.Clock
+	db.Clock, db.Logger = a.Clock, a.Logger
 	a.DB = db
 	a.closers = append(a.closers, db.Close)
 	if err := db.Migrate(ctx); err != nil {

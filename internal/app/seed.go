@@ -61,7 +61,7 @@ func Seed(ctx context.Context, db *storage.DB, out io.Writer) error {
 		FamilyID: fam.ID, FirstName: "Margaret", LastName: "Thompson", PreferredName: "Grandma Maggie",
 		DateOfBirth: &dob, BloodType: "A+", Allergies: []string{"Penicillin", "Shellfish"},
 		Conditions: []string{"Type 2 diabetes", "Hypertension", "Mild cognitive impairment"},
-		Timezone: "America/New_York", PrimaryHospital: "Mercy General Hospital",
+		Timezone:   "America/New_York", PrimaryHospital: "Mercy General Hospital",
 		Insurance:         &carecircle.Insurance{Provider: "Medicare", PolicyNumber: "1EG4-TE5-MK72"},
 		EmergencyContacts: []carecircle.EmergencyContact{{Name: "Sarah Thompson", Relationship: "Daughter", Phone: "+1 555 0100"}, {Name: "Robert Hale", Relationship: "Neighbour", Phone: "+1 555 0199"}},
 		Doctors:           []carecircle.Doctor{{Name: "Dr. Anita Patel", Specialty: "Cardiology", Phone: "+1 555 0120"}, {Name: "Dr. James Okafor", Specialty: "Primary care", Phone: "+1 555 0121"}},

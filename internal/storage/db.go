@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,6 +38,7 @@ type DB struct {
 	w       *sql.DB
 	r       *sql.DB
 	Clock   carecircle.Clock
+	Logger  *slog.Logger
 
 	// OnCommit is called after a write transaction that recorded events
 	// commits, so the outbox relay can publish them without waiting for its
@@ -47,7 +49,7 @@ type DB struct {
 // Open connects to url: a postgres:// URL, or a SQLite file path (optionally
 // prefixed sqlite: or file:). SQLite files are created with their directory.
 func Open(ctx context.Context, url string) (*DB, error) {
-	db := &DB{Clock: carecircle.SystemClock{}}
+	db := &DB{Clock: carecircle.SystemClock{}, Logger: slog.Default()}
 	switch {
 	case strings.HasPrefix(url, "postgres://") || strings.HasPrefix(url, "postgresql://"):
 		p, err := sql.Open("pgx", url)
