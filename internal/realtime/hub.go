@@ -239,7 +239,7 @@ func (h *Hub) Close() {
 // register indexes c under the families its authentication listed, then
 // replays the changes applied since authentication started (seq), which
 // that listing may predate. It reports false when the hub is closed;
-// otherwise the caller serves c and then calls h.wg.Done.
+// otherwise the caller starts c's reader, which calls h.wg.Done.
 func (h *Hub) register(c *client, familyIDs []string, seq uint64) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
