@@ -32,6 +32,7 @@ const (
 	Broadcast
 )
 
+// String names the mode for logs.
 func (m Mode) String() string {
 	switch m {
 	case Shared:
