@@ -217,8 +217,16 @@ func (b *Bus) Start(ctx context.Context) error {
 		b.cancel()
 		return fmt.Errorf("start amqp bus: %w", err)
 	}
-	b.setSession(s)
+	b.mu.Lock()
+	if b.closed { // Close ran while connecting
+		b.mu.Unlock()
+		_ = s.conn.Close()
+		b.cancel()
+		return events.ErrClosed
+	}
+	b.sess = s
 	b.wg.Add(1)
+	b.mu.Unlock()
 	go b.supervise(s)
 	return nil
 }
