@@ -21,7 +21,7 @@ type AppointmentFields struct {
 	Notes      *string `json:"notes,omitempty" maxLength:"5000"`
 	AssignedTo *string `json:"assignedTo,omitempty" maxLength:"64" doc:"user id of the family member who drives or accompanies; empty clears"`
 	Recurrence *string `json:"recurrence,omitempty" maxLength:"500" doc:"RFC 5545 RRULE such as FREQ=WEEKLY;BYDAY=MO, repeating startTime's wall-clock time in the care recipient's zone; empty clears"`
-	Reminders  []int   `json:"reminders,omitempty" maxItems:"5" doc:"minutes before each occurrence (0..40320, distinct); default [1440, 60]; [] for none"`
+	Reminders  []int   `json:"reminders,omitempty" doc:"minutes before each occurrence (0..40320, distinct); default [1440, 60]; [] for none"`
 }
 
 // apply copies the set fields onto a and reports malformed times.
