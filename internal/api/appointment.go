@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -117,12 +118,13 @@ func (s *Server) registerAppointments() {
 
 func (s *Server) listAppointments(ctx context.Context, in *listAppointmentsInput) (*Body[List[carecircle.AppointmentOccurrence]], error) {
 	q := storage.AppointmentRange{IncludeCancelled: in.IncludeCancelled, Page: storage.Page{Limit: in.Limit, Cursor: in.Cursor}}
+	// An unescaped "+" in a query offset arrives as a space; take it back.
 	var p carecircle.Problems
 	if in.From != "" {
-		q.From, _ = parseTime(&p, "from", in.From)
+		q.From, _ = parseTime(&p, "from", strings.ReplaceAll(in.From, " ", "+"))
 	}
 	if in.To != "" {
-		q.To, _ = parseTime(&p, "to", in.To)
+		q.To, _ = parseTime(&p, "to", strings.ReplaceAll(in.To, " ", "+"))
 	}
 	if err := p.Err(); err != nil {
 		return nil, err

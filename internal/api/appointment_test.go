@@ -366,6 +366,11 @@ func TestAppointments_WeeklyRecurrenceKeepsLocalTimeAcrossDST(t *testing.T) {
 		if p := occurrenceStarts(items); !slices.Equal(p, []string{"2026-11-02T15:00:00Z Physio", "2026-11-09T15:00:00Z Physio"}) {
 			t.Fatalf("November: %v", p)
 		}
+		// Offsets east of UTC work even when the client forgets to escape "+".
+		items = f.Viewer.Must(200, "GET", aptsPath(f.RecipientID)+"?from=2026-11-09T16:00:00+01:00&to=2026-11-09T17:00:00+01:00", nil)["items"].([]any)
+		if p := occurrenceStarts(items); !slices.Equal(p, []string{"2026-11-09T15:00:00Z Physio"}) {
+			t.Fatalf("unescaped offset: %v", p)
+		}
 	})
 }
 

@@ -358,3 +358,30 @@ func TestCalendarFeed_TokenRotationRevocationAndMembership(t *testing.T) {
 		}
 	})
 }
+
+func TestCalendarFeed_DocumentedAsTextCalendarWithoutSignIn(t *testing.T) {
+	e := apptest.New(t, apptest.Options{})
+	r := e.Anon().Do("GET", "/api/docs/openapi.json", nil)
+	if r.Status != 200 {
+		t.Fatalf("openapi: %d", r.Status)
+	}
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Security  []any `json:"security"`
+			Responses map[string]struct {
+				Content map[string]any `json:"content"`
+			} `json:"responses"`
+		} `json:"paths"`
+	}
+	r.Decode(t, &doc)
+	get, ok := doc.Paths["/care-recipients/{id}/calendar.ics"]["get"]
+	if !ok {
+		t.Fatalf("feed not documented")
+	}
+	if _, ok := get.Responses["200"].Content["text/calendar"]; !ok || len(get.Security) != 0 {
+		t.Errorf("feed documented as %+v", get)
+	}
+	if _, ok := doc.Paths["/care-recipients/{id}/appointments"]["post"]; !ok {
+		t.Errorf("appointments not documented")
+	}
+}
