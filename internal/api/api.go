@@ -101,6 +101,9 @@ func New(mux *http.ServeMux, d Deps, cfg Config, extra ...Register) *Server {
 	s.registerAuth()
 	s.registerFamilies()
 	s.registerRecipients()
+	s.registerTimeline()
+	s.registerShifts()
+	s.registerEmergency()
 	for _, r := range extra {
 		r(s, s.api)
 	}
