@@ -3,6 +3,7 @@ package carecircle
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // AlertType is what kind of emergency an alert reports.
@@ -41,7 +42,7 @@ func (s AlertStatus) Valid() bool {
 	return s == AlertActive || s == AlertAcknowledged || s == AlertResolved
 }
 
-// Emergency alert limits, in bytes.
+// Emergency alert limits, in characters.
 const (
 	MaxAlertDescription = 2000
 	MaxAlertLocation    = 500
@@ -84,15 +85,15 @@ func (a *EmergencyAlert) Validate() error {
 	p.Add(a.CareRecipientID == "", "careRecipientId should not be empty")
 	p.Add(!a.Type.Valid(), "type must be one of FALL, MEDICAL, MISSING, HOSPITALIZATION, OTHER")
 	p.Add(a.Description == "", "description should not be empty")
-	p.Add(len(a.Description) > MaxAlertDescription, "description must be at most %d characters", MaxAlertDescription)
-	p.Add(len(a.Location) > MaxAlertLocation, "location must be at most %d characters", MaxAlertLocation)
+	p.Add(utf8.RuneCountInString(a.Description) > MaxAlertDescription, "description must be at most %d characters", MaxAlertDescription)
+	p.Add(utf8.RuneCountInString(a.Location) > MaxAlertLocation, "location must be at most %d characters", MaxAlertLocation)
 	return p.Err()
 }
 
 // ValidateResolutionNotes checks the notes given when an alert is resolved.
 func ValidateResolutionNotes(notes string) error {
 	var p Problems
-	p.Add(len(notes) > MaxAlertResolution, "notes must be at most %d characters", MaxAlertResolution)
+	p.Add(utf8.RuneCountInString(notes) > MaxAlertResolution, "notes must be at most %d characters", MaxAlertResolution)
 	return p.Err()
 }
 

@@ -3,6 +3,7 @@ package carecircle
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ShiftStatus is where a shift stands, derived from its check-in and
@@ -26,7 +27,7 @@ const (
 	// shift still counts as on duty. Caregivers stay late; a forgotten
 	// check-out must not show someone on duty for days.
 	ShiftOvertimeGrace = 12 * time.Hour
-	// MaxShiftNotes bounds notes and handoff notes, in bytes.
+	// MaxShiftNotes bounds notes and handoff notes, in characters.
 	MaxShiftNotes = 5000
 )
 
@@ -102,13 +103,13 @@ func (s *Shift) Validate() error {
 		p.Add(s.EndTime.Sub(s.StartTime) > MaxShiftLength, "endTime must be at most 7 days after startTime")
 	}
 	p.Add(!s.StartTime.IsZero() && s.StartTime.Before(earliestOccurrence), "startTime must be after 1900-01-01")
-	p.Add(len(s.Notes) > MaxShiftNotes, "notes must be at most %d characters", MaxShiftNotes)
+	p.Add(utf8.RuneCountInString(s.Notes) > MaxShiftNotes, "notes must be at most %d characters", MaxShiftNotes)
 	return p.Err()
 }
 
 // ValidateHandoffNotes checks the notes a caregiver leaves at check-out.
 func ValidateHandoffNotes(notes string) error {
 	var p Problems
-	p.Add(len(notes) > MaxShiftNotes, "handoffNotes must be at most %d characters", MaxShiftNotes)
+	p.Add(utf8.RuneCountInString(notes) > MaxShiftNotes, "handoffNotes must be at most %d characters", MaxShiftNotes)
 	return p.Err()
 }

@@ -3,6 +3,7 @@ package carecircle
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // TimelineType is the kind of a health timeline entry.
@@ -129,7 +130,7 @@ const (
 	// TimelineFutureSkew is how far in the future occurredAt may be: enough
 	// for a phone whose clock runs a little fast, not enough to post-date.
 	TimelineFutureSkew = 5 * time.Minute
-	// MaxTimelineContent is the longest entry text, in bytes.
+	// MaxTimelineContent is the longest entry text, in characters.
 	MaxTimelineContent = 10000
 )
 
@@ -143,7 +144,7 @@ func (e *TimelineEntry) Validate(now time.Time) error {
 	p.Add(!e.Type.Valid(), "type must be one of %s", joinTimelineTypes())
 	// A vitals reading speaks for itself; every other entry needs words.
 	p.Add(e.Content == "" && e.Type != TimelineVitals, "content should not be empty")
-	p.Add(len(e.Content) > MaxTimelineContent, "content must be at most %d characters", MaxTimelineContent)
+	p.Add(utf8.RuneCountInString(e.Content) > MaxTimelineContent, "content must be at most %d characters", MaxTimelineContent)
 	if e.Severity != nil && *e.Severity == "" {
 		e.Severity = nil
 	}

@@ -151,9 +151,15 @@ func TestCareWrites_NoChangeWithoutItsEvent(t *testing.T) {
 					return err
 				}, func() bool { items, _, _ := db.Alerts(ctx, cr.ID, "", storage.Page{}); return len(items) == 1 }},
 				{carecircle.EventAlertAcknowledged, func() error { _, err := db.AcknowledgeAlert(ctx, alert.ID); return err },
-					func() bool { a, _ := db.Alert(ctx, alert.ID); return a.Status == carecircle.AlertActive && len(a.Acknowledgements) == 0 }},
+					func() bool {
+						a, _ := db.Alert(ctx, alert.ID)
+						return a.Status == carecircle.AlertActive && len(a.Acknowledgements) == 0
+					}},
 				{carecircle.EventAlertResolved, func() error { _, err := db.ResolveAlert(ctx, alert.ID, "done"); return err },
-					func() bool { a, _ := db.Alert(ctx, alert.ID); return a.Status == carecircle.AlertActive && a.ResolvedAt == nil }},
+					func() bool {
+						a, _ := db.Alert(ctx, alert.ID)
+						return a.Status == carecircle.AlertActive && a.ResolvedAt == nil
+					}},
 			}
 			for _, s := range steps {
 				refuse(s.event)
