@@ -185,6 +185,11 @@ func TestShifts_OverlapForTheSameCaregiverConflicts(t *testing.T) {
 		f.Admin.Must(201, "POST", base, shiftBody(f.Caregiver.UserID, start.Add(8*time.Hour), start.Add(16*time.Hour)))
 		f.Admin.Must(201, "POST", base, shiftBody(f.Caregiver.UserID, start.Add(-8*time.Hour), start))
 		f.Admin.Must(201, "POST", base, shiftBody(f.Admin.UserID, start.Add(time.Hour), start.Add(3*time.Hour)))
+		// A week-long shift blocks its last hour as well as its first.
+		week := start.Add(30 * 24 * time.Hour)
+		f.Admin.Must(201, "POST", base, shiftBody(f.Admin.UserID, week, week.Add(7*24*time.Hour)))
+		wantStatus(t, f.Admin.Do("POST", base, shiftBody(f.Admin.UserID, week.Add(7*24*time.Hour-time.Hour), week.Add(7*24*time.Hour+time.Hour))), 409)
+		f.Admin.Must(201, "POST", base, shiftBody(f.Admin.UserID, week.Add(7*24*time.Hour), week.Add(7*24*time.Hour+time.Hour)))
 		// Moving a shift onto another of the caregiver's conflicts too; moving it within its own time doesn't.
 		id := first["id"].(string)
 		r := f.Admin.Do("PATCH", "/api/v1/shifts/"+id, map[string]any{"endTime": rfc(start.Add(9 * time.Hour))})

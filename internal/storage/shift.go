@@ -126,9 +126,11 @@ func lockShiftCaregiver(ctx context.Context, tx *Tx, familyID, userID string) (c
 // recipient of the family) that overlaps [start, end), if there is one.
 func checkShiftOverlap(ctx context.Context, tx *Tx, familyID string, s carecircle.Shift) error {
 	var id string
-	err := tx.QueryRowContext(ctx, `SELECT id FROM shifts WHERE family_id = $1 AND caregiver_id = $2
-		AND start_at < $3 AND end_at > $4 AND id <> $5 ORDER BY start_at, id LIMIT 1`,
-		familyID, s.Caregiver.ID, ms(s.EndTime), ms(s.StartTime), s.ID).Scan(&id)
+	// No shift is longer than MaxShiftLength, so one that overlaps starts
+	// less than that before this one: the bound keeps the index scan short.
+	err := tx.QueryRowContext(ctx, `SELECT id FROM shifts WHERE caregiver_id = $1 AND family_id = $2
+		AND start_at < $3 AND start_at > $4 AND end_at > $5 AND id <> $6 ORDER BY start_at, id LIMIT 1`,
+		s.Caregiver.ID, familyID, ms(s.EndTime), ms(s.StartTime.Add(-carecircle.MaxShiftLength)), ms(s.StartTime), s.ID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}
@@ -221,9 +223,10 @@ func (db *DB) Shifts(ctx context.Context, recipientID string, f ShiftFilter) ([]
 	limit := f.Page.size()
 	rows, err := db.r.QueryContext(ctx, `SELECT `+shiftColumns+shiftFrom+`
 		WHERE s.care_recipient_id = $1 AND s.start_at < $2 AND s.end_at > $3 AND ($4 = '' OR s.caregiver_id = $4)
-		AND (s.start_at > $5 OR (s.start_at = $5 AND s.id > $6))
+		AND (s.start_at > $5 OR (s.start_at = $5 AND s.id > $6)) AND s.start_at > $8
 		ORDER BY s.start_at, s.id LIMIT $7`,
-		recipientID, ms(f.To), ms(f.From), f.CaregiverID, afterKey, afterID, limit+1)
+		recipientID, ms(f.To), ms(f.From), f.CaregiverID, afterKey, afterID, limit+1,
+		ms(f.From.Add(-carecircle.MaxShiftLength)))
 	if err != nil {
 		return nil, "", fmt.Errorf("list shifts: %w", err)
 	}
