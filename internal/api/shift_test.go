@@ -185,6 +185,13 @@ func TestShifts_OverlapForTheSameCaregiverConflicts(t *testing.T) {
 		f.Admin.Must(201, "POST", base, shiftBody(f.Caregiver.UserID, start.Add(8*time.Hour), start.Add(16*time.Hour)))
 		f.Admin.Must(201, "POST", base, shiftBody(f.Caregiver.UserID, start.Add(-8*time.Hour), start))
 		f.Admin.Must(201, "POST", base, shiftBody(f.Admin.UserID, start.Add(time.Hour), start.Add(3*time.Hour)))
+		// A removed recipient's shifts no longer hold the caregiver.
+		gone := f.Admin.CreateRecipient(f.ID, "Uncle", "UTC")
+		later := start.Add(10 * 24 * time.Hour)
+		f.Admin.Must(201, "POST", "/api/v1/care-recipients/"+gone+"/shifts", shiftBody(f.Caregiver.UserID, later, later.Add(time.Hour)))
+		wantStatus(t, f.Admin.Do("POST", base, shiftBody(f.Caregiver.UserID, later, later.Add(time.Hour))), 409)
+		wantStatus(t, f.Admin.Do("DELETE", "/api/v1/care-recipients/"+gone, nil), 204)
+		f.Admin.Must(201, "POST", base, shiftBody(f.Caregiver.UserID, later, later.Add(time.Hour)))
 		// A week-long shift blocks its last hour as well as its first.
 		week := start.Add(30 * 24 * time.Hour)
 		f.Admin.Must(201, "POST", base, shiftBody(f.Admin.UserID, week, week.Add(7*24*time.Hour)))

@@ -128,8 +128,11 @@ func checkShiftOverlap(ctx context.Context, tx *Tx, familyID string, s carecircl
 	var id string
 	// No shift is longer than MaxShiftLength, so one that overlaps starts
 	// less than that before this one: the bound keeps the index scan short.
-	err := tx.QueryRowContext(ctx, `SELECT id FROM shifts WHERE caregiver_id = $1 AND family_id = $2
-		AND start_at < $3 AND start_at > $4 AND end_at > $5 AND id <> $6 ORDER BY start_at, id LIMIT 1`,
+	// Shifts of a removed recipient no longer hold the caregiver.
+	err := tx.QueryRowContext(ctx, `SELECT s.id FROM shifts s
+		JOIN care_recipients cr ON cr.id = s.care_recipient_id AND cr.deleted_at IS NULL
+		WHERE s.caregiver_id = $1 AND s.family_id = $2 AND s.start_at < $3 AND s.start_at > $4 AND s.end_at > $5
+		AND s.id <> $6 ORDER BY s.start_at, s.id LIMIT 1`,
 		s.Caregiver.ID, familyID, ms(s.EndTime), ms(s.StartTime.Add(-carecircle.MaxShiftLength)), ms(s.StartTime), s.ID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
