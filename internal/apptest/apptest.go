@@ -311,3 +311,13 @@ func (e *Env) NewFamily(name, tz string) *Family {
 	f.RecipientID = f.Admin.CreateRecipient(f.ID, name+"'s Dad", tz)
 	return f
 }
+
+// For returns a copy of the client that reports to t (fuzz targets and
+// subtests must not report to their parent).
+func (c *Client) For(t testing.TB) *Client {
+	e := *c.Env
+	e.T = t
+	cc := *c
+	cc.Env = &e
+	return &cc
+}
