@@ -456,3 +456,9 @@ func race(n int, do func(i int) *apptest.Response) []int {
 	wg.Wait()
 	return statuses
 }
+
+func FuzzEmergencyBodies(f *testing.F) {
+	fuzzBodies(f, []fuzzRoute{{"POST", "/api/v1/emergency/alert"}},
+		`{"careRecipientId":"cr_00000000000000000000000000","type":"FALL","description":"Fell","location":"Kitchen"}`,
+		`{"careRecipientId":"","type":"OTHER","description":"\u202e"}`)
+}

@@ -442,3 +442,10 @@ func TestShifts_HostileInputNamesTheField(t *testing.T) {
 		f.Caregiver.Must(200, "POST", "/api/v1/shifts/"+sh+"/check-out", map[string]any{})
 	})
 }
+
+func FuzzShiftBodies(f *testing.F) {
+	fuzzBodies(f, []fuzzRoute{{"POST", "/api/v1/care-recipients/{recipient}/shifts"}},
+		`{"caregiverId":"usr_x","startTime":"2030-01-01T08:00:00Z","endTime":"2030-01-01T16:00:00Z"}`,
+		`{"caregiverId":"","startTime":"9999-12-31T23:59:59Z","endTime":"0001-01-01T00:00:00Z","notes":"x"}`,
+		`{"startTime":"2030-01-01T08:00:00.999999999-23:59","endTime":"2030-01-08T08:00:00+14:00"}`)
+}

@@ -368,3 +368,10 @@ func TestTimeline_HostileInputNamesTheField(t *testing.T) {
 		}
 	})
 }
+
+func FuzzTimelineBodies(f *testing.F) {
+	fuzzBodies(f, []fuzzRoute{{"POST", "/api/v1/care-recipients/{recipient}/timeline"}},
+		`{"type":"VITALS","vitals":{"systolic":120,"diastolic":80,"temperatureC":36.6}}`,
+		`{"type":"NOTE","content":"x","occurredAt":"2026-03-01T10:00:00+01:00","severity":"LOW"}`,
+		`{"type":"VITALS","vitals":{"weightKg":1e400}}`, `{"type":"MOOD","content":"\u0000","occurredAt":"0001-01-01T00:00:00Z"}`)
+}
