@@ -102,6 +102,9 @@ func New(mux *http.ServeMux, d Deps, cfg Config, extra ...Register) *Server {
 	s.registerFamilies()
 	s.registerRecipients()
 	s.registerAppointments()
+	s.registerTimeline()
+	s.registerShifts()
+	s.registerEmergency()
 	for _, r := range extra {
 		r(s, s.api)
 	}
