@@ -142,20 +142,36 @@ func (s *Server) meta(ctx context.Context) storage.SessionMeta {
 	return storage.SessionMeta{IP: c.IP, UserAgent: c.UserAgent}
 }
 
-// sessionResponse issues an access token for the session and builds the
-// response with cookies.
-func (s *Server) sessionResponse(ctx context.Context, userID string, ns storage.NewSession) (*SessionResponse, error) {
+// SessionResult is a signed-in session: the user and the tokens that
+// register, login and refresh hand out.
+type SessionResult struct {
+	User         carecircle.Me
+	AccessToken  string
+	RefreshToken string
+	ExpiresAt    time.Time
+}
+
+// session issues an access token for the session.
+func (s *Server) session(ctx context.Context, userID string, ns storage.NewSession) (SessionResult, error) {
 	access, exp, err := s.signer.Issue(userID, ns.Session.ID, s.clock.Now(), carecircle.AccessTokenTTL)
 	if err != nil {
-		return nil, err
+		return SessionResult{}, err
 	}
 	ctx = carecircle.WithActor(ctx, carecircle.Actor{UserID: userID, SessionID: ns.Session.ID})
 	me, err := s.db.Me(ctx)
 	if err != nil {
+		return SessionResult{}, err
+	}
+	return SessionResult{User: me, AccessToken: access, RefreshToken: ns.RefreshToken, ExpiresAt: exp}, nil
+}
+
+// sessionResponse builds the API answer for a session, with cookies.
+func (s *Server) sessionResponse(r SessionResult, err error) (*SessionResponse, error) {
+	if err != nil {
 		return nil, err
 	}
-	out := &SessionResponse{SetCookie: s.sessionCookies(access, ns.RefreshToken)}
-	out.Body.User, out.Body.AccessToken, out.Body.RefreshToken, out.Body.ExpiresAt = me, access, ns.RefreshToken, exp
+	out := &SessionResponse{SetCookie: s.sessionCookies(r.AccessToken, r.RefreshToken)}
+	out.Body.User, out.Body.AccessToken, out.Body.RefreshToken, out.Body.ExpiresAt = r.User, r.AccessToken, r.RefreshToken, r.ExpiresAt
 	return out, nil
 }
 
@@ -185,9 +201,22 @@ func (s *Server) SessionCookies(access, refresh string) []string {
 
 func (s *Server) register(ctx context.Context, in *RegisterInput) (*SessionResponse, error) {
 	b := in.Body
+	return s.sessionResponse(s.Register(ctx, Registration{Email: b.Email, Password: b.Password, FullName: b.FullName,
+		Phone: b.Phone, Timezone: b.Timezone}))
+}
+
+// Registration is what a new account gives.
+type Registration struct {
+	Email, Password, FullName, Phone string
+	Timezone                         string // default UTC
+}
+
+// Register creates an account (rate limited, password policy, verification
+// email) and signs it in. The API and the web UI both call it.
+func (s *Server) Register(ctx context.Context, b Registration) (SessionResult, error) {
 	ip := ClientFrom(ctx).IP
 	if err := s.limit(ctx, "register:ip:"+ip, "register:email:"+carecircle.NormalizeEmail(b.Email)); err != nil {
-		return nil, err
+		return SessionResult{}, err
 	}
 	var p carecircle.Problems
 	for _, m := range []string{carecircle.ValidateEmail("email", b.Email), auth.CheckPasswordPolicy("password", b.Password),
@@ -201,19 +230,19 @@ func (s *Server) register(ctx context.Context, in *RegisterInput) (*SessionRespo
 		p.Add(true, "%s", m)
 	}
 	if err := p.Err(); err != nil {
-		return nil, err
+		return SessionResult{}, err
 	}
 	hash, err := auth.HashPassword(b.Password)
 	if err != nil {
-		return nil, err
+		return SessionResult{}, err
 	}
 	u, ns, err := s.db.Register(ctx, storage.NewAccount{Email: b.Email, PasswordHash: hash,
 		FullName: strings.TrimSpace(b.FullName), Phone: b.Phone, Timezone: b.Timezone}, s.meta(ctx))
 	if err != nil {
-		return nil, err
+		return SessionResult{}, err
 	}
 	s.sendVerification(ctx, u)
-	return s.sessionResponse(ctx, u.ID, ns)
+	return s.session(ctx, u.ID, ns)
 }
 
 func (s *Server) sendVerification(ctx context.Context, u carecircle.User) {
@@ -226,33 +255,39 @@ func (s *Server) sendVerification(ctx context.Context, u carecircle.User) {
 }
 
 func (s *Server) login(ctx context.Context, in *LoginInput) (*SessionResponse, error) {
-	email := carecircle.NormalizeEmail(in.Body.Email)
+	return s.sessionResponse(s.Login(ctx, in.Body.Email, in.Body.Password))
+}
+
+// Login checks a password (rate limited per client and per address) and
+// opens a session.
+func (s *Server) Login(ctx context.Context, email, password string) (SessionResult, error) {
+	email = carecircle.NormalizeEmail(email)
 	if err := s.limit(ctx, "login:ip:"+ClientFrom(ctx).IP, "login:email:"+email); err != nil {
-		return nil, err
+		return SessionResult{}, err
 	}
 	var p carecircle.Problems
 	p.Add(email == "", "email should not be empty")
-	p.Add(in.Body.Password == "", "password should not be empty")
+	p.Add(password == "", "password should not be empty")
 	if err := p.Err(); err != nil {
-		return nil, err
+		return SessionResult{}, err
 	}
 	u, hash, err := s.db.CredentialsFor(ctx, email)
 	bad := carecircle.Errorf(carecircle.EUNAUTHORIZED, "email or password is incorrect")
 	if carecircle.ErrorCode(err) == carecircle.ENOTFOUND {
-		auth.BurnPasswordCheck(in.Body.Password)
-		return nil, bad
+		auth.BurnPasswordCheck(password)
+		return SessionResult{}, bad
 	}
 	if err != nil {
-		return nil, err
+		return SessionResult{}, err
 	}
-	if !auth.CheckPassword(hash, in.Body.Password) {
-		return nil, bad
+	if !auth.CheckPassword(hash, password) {
+		return SessionResult{}, bad
 	}
 	ns, err := s.db.OpenSession(ctx, u.ID, s.meta(ctx))
 	if err != nil {
-		return nil, err
+		return SessionResult{}, err
 	}
-	return s.sessionResponse(ctx, u.ID, ns)
+	return s.session(ctx, u.ID, ns)
 }
 
 func (s *Server) refresh(ctx context.Context, in *RefreshInput) (*SessionResponse, error) {
@@ -260,14 +295,19 @@ func (s *Server) refresh(ctx context.Context, in *RefreshInput) (*SessionRespons
 	if in.Body != nil && in.Body.RefreshToken != "" {
 		tok = in.Body.RefreshToken
 	}
-	if tok == "" {
-		return nil, carecircle.Errorf(carecircle.EUNAUTHORIZED, "refresh token missing")
+	return s.sessionResponse(s.Refresh(ctx, tok))
+}
+
+// Refresh rotates a refresh token and issues a new access token.
+func (s *Server) Refresh(ctx context.Context, refreshToken string) (SessionResult, error) {
+	if refreshToken == "" {
+		return SessionResult{}, carecircle.Errorf(carecircle.EUNAUTHORIZED, "refresh token missing")
 	}
-	userID, ns, err := s.db.Refresh(ctx, tok, s.meta(ctx))
+	userID, ns, err := s.db.Refresh(ctx, refreshToken, s.meta(ctx))
 	if err != nil {
-		return nil, err
+		return SessionResult{}, err
 	}
-	return s.sessionResponse(ctx, userID, ns)
+	return s.session(ctx, userID, ns)
 }
 
 type logoutInput struct {
@@ -280,20 +320,26 @@ type logoutInput struct {
 // logout revokes the session named by the access token, or else by the
 // refresh token, and clears the cookies. It always answers 204.
 func (s *Server) logout(ctx context.Context, in *logoutInput) (*CookieResponse, error) {
-	if a, ok := carecircle.ActorFrom(ctx); ok {
-		if err := s.db.RevokeSession(ctx, a.SessionID); err != nil && carecircle.ErrorCode(err) != carecircle.ENOTFOUND {
-			return nil, err
-		}
-	} else {
-		tok := in.Cookie
-		if in.Body != nil && in.Body.RefreshToken != "" {
-			tok = in.Body.RefreshToken
-		}
-		if err := s.db.RevokeSessionByRefresh(ctx, tok); err != nil {
-			return nil, err
-		}
+	tok := in.Cookie
+	if in.Body != nil && in.Body.RefreshToken != "" {
+		tok = in.Body.RefreshToken
+	}
+	if err := s.Logout(ctx, tok); err != nil {
+		return nil, err
 	}
 	return &CookieResponse{SetCookie: s.sessionCookies("", "")}, nil
+}
+
+// Logout revokes the session of the signed-in actor in ctx or, without one,
+// the session of refreshToken.
+func (s *Server) Logout(ctx context.Context, refreshToken string) error {
+	if a, ok := carecircle.ActorFrom(ctx); ok {
+		if err := s.db.RevokeSession(ctx, a.SessionID); err != nil && carecircle.ErrorCode(err) != carecircle.ENOTFOUND {
+			return err
+		}
+		return nil
+	}
+	return s.db.RevokeSessionByRefresh(ctx, refreshToken)
 }
 
 type acceptedResponse struct {
@@ -303,48 +349,64 @@ type acceptedResponse struct {
 }
 
 func (s *Server) forgotPassword(ctx context.Context, in *forgotInput) (*acceptedResponse, error) {
-	email := carecircle.NormalizeEmail(in.Body.Email)
-	if err := s.limit(ctx, "forgot:ip:"+ClientFrom(ctx).IP, "forgot:email:"+email); err != nil {
+	if err := s.ForgotPassword(ctx, in.Body.Email); err != nil {
 		return nil, err
-	}
-	if m := carecircle.ValidateEmail("email", email); m != "" {
-		return nil, carecircle.Invalid(m)
 	}
 	out := &acceptedResponse{}
 	out.Body.Message = "If an account exists for that address, a reset link is on its way."
+	return out, nil
+}
+
+// ForgotPassword emails a reset link when the address has an account. It
+// fails only for a malformed address or the rate limit, so the answer never
+// reveals whether the account exists.
+func (s *Server) ForgotPassword(ctx context.Context, email string) error {
+	email = carecircle.NormalizeEmail(email)
+	if err := s.limit(ctx, "forgot:ip:"+ClientFrom(ctx).IP, "forgot:email:"+email); err != nil {
+		return err
+	}
+	if m := carecircle.ValidateEmail("email", email); m != "" {
+		return carecircle.Invalid(m)
+	}
 	u, _, err := s.db.CredentialsFor(ctx, email)
 	if err != nil {
 		if carecircle.ErrorCode(err) != carecircle.ENOTFOUND {
 			logger(ctx).ErrorContext(ctx, "forgot password lookup", "err", err)
 		}
-		return out, nil // never reveal whether the address has an account
+		return nil
 	}
 	tok, err := s.db.IssueUserToken(ctx, u.ID, storage.PurposeReset, carecircle.ResetTokenTTL)
 	if err != nil {
 		logger(ctx).ErrorContext(ctx, "reset token not issued", "err", err)
-		return out, nil
+		return nil
 	}
 	s.emails.Reset(u.Email, u.FullName, s.cfg.BaseURL+"/reset-password?token="+tok)
-	return out, nil
+	return nil
 }
 
 func (s *Server) resetPassword(ctx context.Context, in *resetInput) (*NoContent, error) {
+	return nil, s.ResetPassword(ctx, in.Body.Token, in.Body.Password)
+}
+
+// ResetPassword sets a new password with a reset token (rate limited,
+// password policy); it signs every session out.
+func (s *Server) ResetPassword(ctx context.Context, token, password string) error {
 	if err := s.limit(ctx, "reset:ip:"+ClientFrom(ctx).IP); err != nil {
-		return nil, err
+		return err
 	}
 	var p carecircle.Problems
-	p.Add(in.Body.Token == "", "token should not be empty")
-	if m := auth.CheckPasswordPolicy("password", in.Body.Password); m != "" {
+	p.Add(token == "", "token should not be empty")
+	if m := auth.CheckPasswordPolicy("password", password); m != "" {
 		p.Add(true, "%s", m)
 	}
 	if err := p.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	hash, err := auth.HashPassword(in.Body.Password)
+	hash, err := auth.HashPassword(password)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return nil, s.db.ResetPassword(ctx, in.Body.Token, hash)
+	return s.db.ResetPassword(ctx, token, hash)
 }
 
 type verifiedResponse struct {
@@ -366,20 +428,30 @@ func (s *Server) verifyEmail(ctx context.Context, in *tokenInput) (*verifiedResp
 }
 
 func (s *Server) resendVerification(ctx context.Context, _ *struct{}) (*acceptedResponse, error) {
-	me, err := s.db.Me(ctx)
+	msg, err := s.ResendVerification(ctx)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.limit(ctx, "verify:user:"+me.ID); err != nil {
-		return nil, err
-	}
 	out := &acceptedResponse{}
-	out.Body.Message = "Your address is already verified."
-	if !me.EmailVerified {
-		s.sendVerification(ctx, me.User)
-		out.Body.Message = "A new verification link is on its way."
-	}
+	out.Body.Message = msg
 	return out, nil
+}
+
+// ResendVerification sends the signed-in user a new verification link
+// unless their address is verified, and says which it did.
+func (s *Server) ResendVerification(ctx context.Context) (string, error) {
+	me, err := s.db.Me(ctx)
+	if err != nil {
+		return "", err
+	}
+	if err := s.limit(ctx, "verify:user:"+me.ID); err != nil {
+		return "", err
+	}
+	if me.EmailVerified {
+		return "Your address is already verified.", nil
+	}
+	s.sendVerification(ctx, me.User)
+	return "A new verification link is on its way.", nil
 }
 
 func (s *Server) me(ctx context.Context, _ *struct{}) (*Body[carecircle.Me], error) {
@@ -389,6 +461,15 @@ func (s *Server) me(ctx context.Context, _ *struct{}) (*Body[carecircle.Me], err
 
 func (s *Server) updateMe(ctx context.Context, in *patchMeInput) (*Body[carecircle.Me], error) {
 	b := in.Body
+	if err := s.UpdateProfile(ctx, storage.UserPatch{FullName: b.FullName, Phone: b.Phone, Timezone: b.Timezone}); err != nil {
+		return nil, err
+	}
+	return s.me(ctx, nil)
+}
+
+// UpdateProfile validates and saves the signed-in user's name, phone and
+// time zone (nil fields are kept).
+func (s *Server) UpdateProfile(ctx context.Context, b storage.UserPatch) error {
 	var p carecircle.Problems
 	if b.FullName != nil {
 		*b.FullName = strings.TrimSpace(*b.FullName)
@@ -407,34 +488,37 @@ func (s *Server) updateMe(ctx context.Context, in *patchMeInput) (*Body[carecirc
 		}
 	}
 	if err := p.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	if err := s.db.UpdateMe(ctx, storage.UserPatch{FullName: b.FullName, Phone: b.Phone, Timezone: b.Timezone}); err != nil {
-		return nil, err
-	}
-	return s.me(ctx, nil)
+	return s.db.UpdateMe(ctx, b)
 }
 
 func (s *Server) changePassword(ctx context.Context, in *changePasswordInput) (*NoContent, error) {
+	return nil, s.ChangePassword(ctx, in.Body.CurrentPassword, in.Body.NewPassword)
+}
+
+// ChangePassword checks the current password (rate limited) and sets a new
+// one; the user's other sessions are signed out.
+func (s *Server) ChangePassword(ctx context.Context, current, next string) error {
 	a, _ := carecircle.ActorFrom(ctx)
 	if err := s.limit(ctx, "password:user:"+a.UserID); err != nil {
-		return nil, err
+		return err
 	}
-	if m := auth.CheckPasswordPolicy("newPassword", in.Body.NewPassword); m != "" {
-		return nil, carecircle.Invalid(m)
+	if m := auth.CheckPasswordPolicy("newPassword", next); m != "" {
+		return carecircle.Invalid(m)
 	}
 	hash, err := s.db.PasswordHash(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if !auth.CheckPassword(hash, in.Body.CurrentPassword) {
-		return nil, carecircle.Invalid("currentPassword is incorrect")
+	if !auth.CheckPassword(hash, current) {
+		return carecircle.Invalid("currentPassword is incorrect")
 	}
-	newHash, err := auth.HashPassword(in.Body.NewPassword)
+	newHash, err := auth.HashPassword(next)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	return nil, s.db.ChangePassword(ctx, newHash)
+	return s.db.ChangePassword(ctx, newHash)
 }
 
 func (s *Server) listSessions(ctx context.Context, _ *struct{}) (*Body[List[carecircle.Session]], error) {

@@ -56,17 +56,24 @@ func (s *Server) registerCalendar() {
 }
 
 func (s *Server) createCalendarToken(ctx context.Context, in *recipientIDInput) (*Body[CalendarToken], error) {
-	tok, err := s.db.CreateCalendarToken(ctx, in.ID)
+	t, err := s.CalendarToken(ctx, in.ID)
+	return &Body[CalendarToken]{Body: t}, err
+}
+
+// CalendarToken issues the caller a new secret feed URL for a recipient's
+// calendar, replacing their previous one.
+func (s *Server) CalendarToken(ctx context.Context, recipientID string) (CalendarToken, error) {
+	tok, err := s.db.CreateCalendarToken(ctx, recipientID)
 	if err != nil {
-		return nil, err
+		return CalendarToken{}, err
 	}
-	u := strings.TrimRight(s.cfg.BaseURL, "/") + "/api/v1/care-recipients/" + url.PathEscape(in.ID) +
+	u := strings.TrimRight(s.cfg.BaseURL, "/") + "/api/v1/care-recipients/" + url.PathEscape(recipientID) +
 		"/calendar.ics?token=" + url.QueryEscape(tok)
 	webcal := u
 	if i := strings.Index(u, "://"); i >= 0 {
 		webcal = "webcal" + u[i:]
 	}
-	return &Body[CalendarToken]{Body: CalendarToken{Token: tok, URL: u, WebcalURL: webcal}}, nil
+	return CalendarToken{Token: tok, URL: u, WebcalURL: webcal}, nil
 }
 
 func (s *Server) revokeCalendarToken(ctx context.Context, in *recipientIDInput) (*NoContent, error) {

@@ -133,14 +133,20 @@ func (s *Server) removeMember(ctx context.Context, in *memberInput) (*NoContent,
 }
 
 func (s *Server) createInvite(ctx context.Context, in *inviteInput) (*Body[InviteCreated], error) {
-	ni, err := s.db.CreateInvite(ctx, in.ID, in.Body.Email, in.Body.Role)
+	inv, err := s.Invite(ctx, in.ID, in.Body.Email, in.Body.Role)
+	return &Body[InviteCreated]{Body: inv}, err
+}
+
+// Invite invites an address into a family (ADMIN) and emails the link.
+func (s *Server) Invite(ctx context.Context, familyID, email string, role carecircle.Role) (InviteCreated, error) {
+	ni, err := s.db.CreateInvite(ctx, familyID, email, role)
 	if err != nil {
-		return nil, err
+		return InviteCreated{}, err
 	}
 	link := s.cfg.BaseURL + "/accept-invite/" + url.PathEscape(ni.Token)
 	s.emails.Invite(ni.Invite.Email, ni.InviterName, ni.FamilyName, ni.Invite.Role, link, ni.Invite.ExpiresAt)
 	inv := ni.Invite
-	return &Body[InviteCreated]{Body: InviteCreated{ID: inv.ID, Email: inv.Email, Role: inv.Role, ExpiresAt: inv.ExpiresAt}}, nil
+	return InviteCreated{ID: inv.ID, Email: inv.Email, Role: inv.Role, ExpiresAt: inv.ExpiresAt}, nil
 }
 
 func (s *Server) listInvites(ctx context.Context, in *familyIDInput) (*Body[List[carecircle.Invite]], error) {
