@@ -22,6 +22,7 @@ import (
 	"github.com/carecircle/carecircle/internal/auth"
 	"github.com/carecircle/carecircle/internal/config"
 	"github.com/carecircle/carecircle/internal/storage"
+	"github.com/carecircle/carecircle/internal/web"
 )
 
 // Version is the build's version, set with -ldflags.
@@ -97,6 +98,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		Logger: a.Logger, Metrics: api.NewMetrics(a.Registry),
 	}, api.Config{BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), TrustProxy: cfg.TrustProxy,
 		QuietLogs: opts.QuietLogs, Version: Version})
+	web.New(a.mux, web.Deps{API: a.API, Logger: a.Logger})
 
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")

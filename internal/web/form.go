@@ -1,0 +1,253 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/carecircle/carecircle"
+	"github.com/carecircle/carecircle/internal/api"
+	"github.com/carecircle/carecircle/internal/storage"
+)
+
+// maxFormBytes bounds a form post (file uploads have their own limit).
+const maxFormBytes = 1 << 20
+
+// form is a submitted form: what was typed, and the messages to show next
+// to each field when it didn't validate.
+type form struct {
+	Values map[string][]string
+	Errors map[string][]string
+	// General holds messages that belong to no field.
+	General []string
+	// fields are the form's field names, longest first, for matching
+	// messages to fields.
+	fields []string
+}
+
+// newForm returns an empty form with the given field names.
+func newForm(fields ...string) *form {
+	f := &form{Values: map[string][]string{}, Errors: map[string][]string{}}
+	f.fields = append(f.fields, fields...)
+	sort.Slice(f.fields, func(i, j int) bool { return len(f.fields[i]) > len(f.fields[j]) })
+	return f
+}
+
+// parseForm reads a posted form (at most maxFormBytes) into a form with the
+// given field names.
+func parseForm(w http.ResponseWriter, r *http.Request, fields ...string) (*form, error) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, carecircle.Errorf(carecircle.ETOOLARGE, "the form is too large")
+		}
+		return nil, carecircle.Invalid("the form could not be read")
+	}
+	f := newForm(fields...)
+	for k, vs := range r.PostForm {
+		f.Values[k] = vs
+	}
+	return f, nil
+}
+
+// Get returns the first value of a field, trimmed of surrounding spaces
+// except for passwords.
+func (f *form) Get(name string) string {
+	if f == nil || len(f.Values[name]) == 0 {
+		return ""
+	}
+	if strings.Contains(strings.ToLower(name), "password") {
+		return f.Values[name][0]
+	}
+	return strings.TrimSpace(f.Values[name][0])
+}
+
+// Set sets a field's value (to prefill a form).
+func (f *form) Set(name, value string) {
+	f.Values[name] = []string{value}
+}
+
+// Has reports whether a checkbox or multi-value field holds value.
+func (f *form) Has(name, value string) bool {
+	if f == nil {
+		return false
+	}
+	for _, v := range f.Values[name] {
+		if v == value {
+			return true
+		}
+	}
+	return false
+}
+
+// Lines returns a textarea's non-empty lines (lists such as allergies).
+func (f *form) Lines(name string) []string {
+	out := []string{}
+	for _, l := range strings.Split(f.Get(name), "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// ErrorsFor returns the messages for a field.
+func (f *form) ErrorsFor(name string) []string {
+	if f == nil {
+		return nil
+	}
+	return f.Errors[name]
+}
+
+// Invalid reports whether a field has messages.
+func (f *form) Invalid(name string) bool { return len(f.ErrorsFor(name)) > 0 }
+
+// Failed reports whether the form has any message.
+func (f *form) Failed() bool { return f != nil && (len(f.Errors) > 0 || len(f.General) > 0) }
+
+// Add records a message for a field ("" for the whole form).
+func (f *form) Add(field, msg string) {
+	if field == "" {
+		f.General = append(f.General, msg)
+		return
+	}
+	f.Errors[field] = append(f.Errors[field], msg)
+}
+
+// Fail records err on the form. Validation messages name their field first
+// ("dosage should not be empty", "vitals.systolic must be between…"), as
+// the API reports them; each goes to the longest field name it starts with,
+// or to the top of the form. Other errors are one general message. It
+// returns the HTTP status to answer with.
+func (f *form) Fail(err error) int {
+	var ce *carecircle.Error
+	if !errors.As(err, &ce) {
+		f.General = append(f.General, "Something went wrong on our side. Please try again.")
+		return http.StatusInternalServerError
+	}
+	msgs := ce.Fields
+	if len(msgs) == 0 {
+		msgs = []string{ce.Message}
+	}
+	for _, m := range msgs {
+		field := f.fieldOf(m)
+		f.Add(field, humanize(m, field))
+	}
+	return api.StatusFor(ce.Code)
+}
+
+func (f *form) fieldOf(msg string) string {
+	for _, name := range f.fields {
+		if rest, ok := strings.CutPrefix(msg, name); ok && (rest == "" || strings.IndexByte(" [.", rest[0]) >= 0) {
+			return name
+		}
+	}
+	return ""
+}
+
+// humanize rewrites a message's leading field name ("fullName should not
+// be empty") as words ("Full name should not be empty").
+func humanize(msg, field string) string {
+	rest, ok := strings.CutPrefix(msg, field)
+	if field == "" || !ok {
+		return msg
+	}
+	name := field
+	if i := strings.LastIndexAny(name, ".]"); i >= 0 {
+		name = name[i+1:]
+	}
+	var b strings.Builder
+	for i, r := range name {
+		switch {
+		case i == 0:
+			b.WriteString(strings.ToUpper(string(r)))
+		case r >= 'A' && r <= 'Z':
+			b.WriteByte(' ')
+			b.WriteRune(r + ('a' - 'A'))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	if rest != "" && rest[0] != ' ' {
+		if i := strings.IndexByte(rest, ' '); i >= 0 {
+			rest = rest[i:]
+		}
+	}
+	return b.String() + rest
+}
+
+// FirstError returns the first message of the form, for a flash.
+func (f *form) FirstError() string {
+	if len(f.General) > 0 {
+		return f.General[0]
+	}
+	for _, name := range f.fields {
+		if m := f.Errors[name]; len(m) > 0 {
+			return m[0]
+		}
+	}
+	return ""
+}
+
+// optionalInt parses an optional whole number field.
+func (f *form) optionalInt(name string) *int {
+	s := f.Get(name)
+	if s == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		f.Add(name, name+" must be a whole number")
+		return nil
+	}
+	return &n
+}
+
+// optionalFloat parses an optional decimal field.
+func (f *form) optionalFloat(name, label string) *float64 {
+	s := strings.ReplaceAll(f.Get(name), ",", ".")
+	if s == "" {
+		return nil
+	}
+	x, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		f.Add(name, label+" must be a number")
+		return nil
+	}
+	return &x
+}
+
+// localTime parses a datetime-local field ("2026-03-01T14:30") as a wall
+// time in loc, following the same DST rules as dose times.
+func (f *form) localTime(name string, loc *time.Location, required bool) time.Time {
+	s := f.Get(name)
+	if s == "" {
+		if required {
+			f.Add(name, name+" should not be empty")
+		}
+		return time.Time{}
+	}
+	t, err := time.ParseInLocation("2006-01-02T15:04", s, time.UTC)
+	if err != nil {
+		if t, err = time.ParseInLocation("2006-01-02T15:04:05", s, time.UTC); err != nil {
+			f.Add(name, name+" must be a date and time")
+			return time.Time{}
+		}
+	}
+	d := carecircle.Date{Year: t.Year(), Month: t.Month(), Day: t.Day()}
+	return carecircle.LocalInstant(d, t.Hour(), t.Minute(), loc)
+}
+
+// err returns the form's field messages as a validation error, or nil.
+func (f *form) err() error {
+	if !f.Failed() {
+		return nil
+	}
+	return errors.New("invalid form")
+}
+
+func pageOf(n int) storage.Page { return storage.Page{Limit: n} }

@@ -1,0 +1,114 @@
+package web
+
+import (
+	"html/template"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/carecircle/carecircle"
+)
+
+// funcs are the template helpers every page may use.
+func funcs(a *assets) template.FuncMap {
+	return template.FuncMap{
+		"asset":   a.URL,
+		"field":   field,
+		"options": withOptions,
+		"join":  strings.Join,
+		"lower": strings.ToLower,
+		"title": func(s string) string {
+			s = strings.ToLower(strings.ReplaceAll(s, "_", " "))
+			if s == "" {
+				return s
+			}
+			return strings.ToUpper(s[:1]) + s[1:]
+		},
+		"lines": func(xs []string) string { return strings.Join(xs, "\n") },
+		"add":   func(a, b int) int { return a + b },
+		"initials": func(name string) string {
+			var b strings.Builder
+			for _, f := range strings.Fields(name) {
+				for _, r := range f {
+					b.WriteRune(r)
+					break
+				}
+				if b.Len() >= 2 {
+					break
+				}
+			}
+			return strings.ToUpper(b.String())
+		},
+		"deref": func(p *int) int {
+			if p == nil {
+				return 0
+			}
+			return *p
+		},
+		"tel": func(phone string) template.URL {
+			var b strings.Builder
+			for _, r := range phone {
+				if r >= '0' && r <= '9' || r == '+' && b.Len() == 0 {
+					b.WriteRune(r)
+				}
+			}
+			return template.URL("tel:" + b.String())
+		},
+		"contains": func(xs []string, x string) bool {
+			for _, s := range xs {
+				if s == x {
+					return true
+				}
+			}
+			return false
+		},
+		"alertTypes":    func() []carecircle.AlertType { return alertTypes },
+		"timelineTypes": func() []carecircle.TimelineType { return carecircle.TimelineTypes },
+		"roles":         func() []carecircle.Role { return []carecircle.Role{carecircle.RoleAdmin, carecircle.RoleCaregiver, carecircle.RoleViewer} },
+		"dateOf": func(d *carecircle.Date) string {
+			if d == nil {
+				return ""
+			}
+			return d.String()
+		},
+		"since": func(t, now time.Time) string { return since(now.Sub(t)) },
+	}
+}
+
+var alertTypes = []carecircle.AlertType{carecircle.AlertFall, carecircle.AlertMedical, carecircle.AlertMissing,
+	carecircle.AlertHospitalization, carecircle.AlertOther}
+
+// since says how long ago something happened, roughly.
+func since(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "just now"
+	case d < time.Hour:
+		return plural(int(d/time.Minute), "minute") + " ago"
+	case d < 48*time.Hour:
+		return plural(int(d/time.Hour), "hour") + " ago"
+	}
+	return plural(int(d/(24*time.Hour)), "day") + " ago"
+}
+
+func plural(n int, unit string) string {
+	if n == 1 {
+		return "1 " + unit
+	}
+	return itoa(n) + " " + unit + "s"
+}
+
+func itoa(n int) string {
+	if n < 0 {
+		return "-" + itoa(-n)
+	}
+	if n < 10 {
+		return string(rune('0' + n))
+	}
+	return itoa(n/10) + string(rune('0'+n%10))
+}
+
+// sortAlerts orders alerts newest first.
+func sortAlerts(as []carecircle.EmergencyAlert) {
+	sort.SliceStable(as, func(i, j int) bool { return as[i].CreatedAt.After(as[j].CreatedAt) })
+}

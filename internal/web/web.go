@@ -1,0 +1,114 @@
+// Package web is CareCircle's web app: server-rendered pages (html/template,
+// embedded) on the same mux as the JSON API, our own small scripts for what
+// must be live (WebSocket updates, the emergency alert, push, the service
+// worker), and forms that work without JavaScript. Pages call storage
+// directly with the signed-in actor in the context, the same scoped methods
+// the API uses; sign-in, registration and password flows go through the
+// API server's exported methods so rate limits, policy and emails are the
+// same. One file per page or action, like Miniflux's ui/.
+package web
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+
+	"github.com/carecircle/carecircle"
+	"github.com/carecircle/carecircle/internal/api"
+	"github.com/carecircle/carecircle/internal/storage"
+)
+
+//go:embed templates
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Deps are the web app's collaborators.
+type Deps struct {
+	API    *api.Server
+	Logger *slog.Logger // default slog.Default()
+}
+
+// Handler serves the web app's pages, actions and static files.
+type Handler struct {
+	api     *api.Server
+	db      *storage.DB
+	clock   carecircle.Clock
+	log     *slog.Logger
+	assets  *assets
+	pages   map[string]*pageTemplate
+	refresh *refresher
+}
+
+// New registers the web app's routes on mux (the API's mux: it owns /api/,
+// the health and metrics endpoints) and returns the handler.
+func New(mux *http.ServeMux, d Deps) *Handler {
+	h, err := newHandler(d)
+	if err != nil {
+		panic(fmt.Sprintf("web: %v", err)) // embedded files are fixed at build time
+	}
+	h.routes(mux)
+	return h
+}
+
+func newHandler(d Deps) (*Handler, error) {
+	h := &Handler{api: d.API, db: d.API.DB(), log: d.Logger, refresh: newRefresher()}
+	if h.log == nil {
+		h.log = slog.Default()
+	}
+	h.clock = h.db.Clock
+	if h.clock == nil {
+		h.clock = carecircle.SystemClock{}
+	}
+	static, err := fs.Sub(staticFS, "static")
+	if err != nil {
+		return nil, err
+	}
+	if h.assets, err = loadAssets(static); err != nil {
+		return nil, err
+	}
+	if err := h.assets.addIcons(); err != nil {
+		return nil, err
+	}
+	if h.pages, err = parsePages(h.assets); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// routes maps every page and action. Pages (GET) render; actions (POST)
+// redirect with 303 or re-render their form with messages.
+func (h *Handler) routes(mux *http.ServeMux) {
+	// Files.
+	mux.HandleFunc("GET /static/", h.serveStatic)
+	mux.HandleFunc("GET /sw.js", h.serviceWorker)
+	mux.HandleFunc("GET /manifest.webmanifest", h.manifest)
+	mux.HandleFunc("GET /favicon.ico", h.favicon)
+	mux.HandleFunc("GET /offline", h.public(h.offlinePage))
+
+	// Public pages.
+	mux.HandleFunc("GET /{$}", h.public(h.homePage))
+	mux.HandleFunc("GET /login", h.public(h.loginPage))
+	mux.HandleFunc("POST /login", h.public(h.loginSubmit))
+	mux.HandleFunc("GET /register", h.public(h.registerPage))
+	mux.HandleFunc("POST /register", h.public(h.registerSubmit))
+	mux.HandleFunc("GET /forgot-password", h.public(h.forgotPasswordPage))
+	mux.HandleFunc("POST /forgot-password", h.public(h.forgotPasswordSubmit))
+	mux.HandleFunc("GET /reset-password", h.public(h.resetPasswordPage))
+	mux.HandleFunc("POST /reset-password", h.public(h.resetPasswordSubmit))
+	mux.HandleFunc("GET /verify-email", h.public(h.verifyEmailPage))
+	mux.HandleFunc("POST /verify-email", h.public(h.verifyEmailSubmit))
+	mux.HandleFunc("GET /accept-invite/{token}", h.public(h.acceptInvitePage))
+	mux.HandleFunc("POST /accept-invite/{token}", h.public(h.acceptInviteSubmit))
+	mux.HandleFunc("POST /logout", h.public(h.logout))
+	mux.HandleFunc("GET /session", h.sessionCheck)
+
+	// The app.
+	mux.HandleFunc("GET /dashboard", h.app(h.dashboardPage))
+
+	// Anything else is a page we don't have.
+	mux.HandleFunc("/", h.public(h.notFoundPage))
+}
