@@ -50,7 +50,8 @@ type App struct {
 	Bus      events.Bus
 	Hub      *realtime.Hub
 
-	relay *events.Relay
+	relay       *events.Relay
+	eventsReady chan struct{}
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -64,7 +65,8 @@ type App struct {
 // New opens the database, applies migrations and builds the process. Call
 // Start to run background work and Serve to accept HTTP.
 func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
-	a := &App{Cfg: cfg, Logger: opts.Logger, Clock: opts.Clock, Registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	a := &App{Cfg: cfg, Logger: opts.Logger, Clock: opts.Clock, Registry: prometheus.NewRegistry(), mux: http.NewServeMux(),
+		eventsReady: make(chan struct{})}
 	if a.Logger == nil {
 		a.Logger = slog.Default()
 	}
@@ -132,6 +134,9 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Write([]byte(`{"status":"ready","database":"up"}`))
 }
+
+// EventsReady is closed once the event bus is connected and consuming.
+func (a *App) EventsReady() <-chan struct{} { return a.eventsReady }
 
 // Handler is the whole HTTP surface: web UI, API, docs, health and metrics.
 func (a *App) Handler() http.Handler { return a.handler }

@@ -30,7 +30,8 @@ func (a *App) setupEvents(worker bool) error {
 	} else {
 		var bus events.Bus
 		if a.Cfg.AMQPURL != "" {
-			b, err := amqp.New(a.Cfg.AMQPURL, amqp.Options{Logger: a.Logger})
+			b, err := amqp.New(a.Cfg.AMQPURL, amqp.Options{Logger: a.Logger,
+				Exchange: a.Cfg.AMQPExchange, QueuePrefix: a.Cfg.AMQPPrefix})
 			if err != nil {
 				return err
 			}
@@ -98,6 +99,7 @@ func (a *App) runEvents(ctx context.Context) error {
 		}
 	}
 	a.closers = append(a.closers, a.Bus.Close)
+	close(a.eventsReady)
 	if a.relay != nil {
 		a.goBackground(ctx, "relay", a.relay.Run)
 		return nil
