@@ -110,7 +110,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 }
 
 func worker(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	a, err := app.New(ctx, cfg, app.Options{Logger: logger})
+	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Worker: true})
 	if err != nil {
 		return err
 	}
