@@ -242,12 +242,29 @@ func (f *form) localTime(name string, loc *time.Location, required bool) time.Ti
 	return carecircle.LocalInstant(d, t.Hour(), t.Minute(), loc)
 }
 
-// err returns the form's field messages as a validation error, or nil.
-func (f *form) err() error {
+// errFormInvalid marks a form whose messages are already recorded.
+var errFormInvalid = carecircle.Invalid()
+
+// validated is for forms whose values didn't all parse: it adds the domain
+// validation's messages too (so the user sees every problem at once) and
+// returns errFormInvalid, or nil when the form is clean.
+func (f *form) validated(validate func() error) error {
 	if !f.Failed() {
 		return nil
 	}
-	return errors.New("invalid form")
+	if err := validate(); err != nil {
+		f.Fail(err)
+	}
+	return errFormInvalid
+}
+
+// FailOnce is Fail unless err is errFormInvalid (messages already on the
+// form); it returns the status to answer with.
+func (f *form) FailOnce(err error) int {
+	if errors.Is(err, errFormInvalid) {
+		return http.StatusBadRequest
+	}
+	return f.Fail(err)
 }
 
 func pageOf(n int) storage.Page { return storage.Page{Limit: n} }

@@ -72,7 +72,35 @@ func funcs(a *assets) template.FuncMap {
 			return d.String()
 		},
 		"since": func(t, now time.Time) string { return since(now.Sub(t)) },
+		"severities": func() []string { return []string{"LOW", "MEDIUM", "HIGH", "CRITICAL"} },
+		"mod": func(a, b int) int { return a % b },
+		"apptOf": func(p *page, a carecircle.AppointmentOccurrence) apptView {
+			return apptView{P: p, A: a}
+		},
+		"shiftOf": func(p *page, s carecircle.Shift) shiftView { return shiftView{P: p, S: s} },
+		"entryOf": func(p *page, e carecircle.TimelineEntry, loc *time.Location) entryView {
+			return entryView{P: p, E: e, Loc: loc}
+		},
 	}
+}
+
+// entryView is a timeline entry with the page, for the shared partial.
+type entryView struct {
+	P   *page
+	E   carecircle.TimelineEntry
+	Loc *time.Location
+}
+
+// apptView is an appointment occurrence with the page, for the partial.
+type apptView struct {
+	P *page
+	A carecircle.AppointmentOccurrence
+}
+
+// shiftView is a shift with the page, for the partial.
+type shiftView struct {
+	P *page
+	S carecircle.Shift
 }
 
 var alertTypes = []carecircle.AlertType{carecircle.AlertFall, carecircle.AlertMedical, carecircle.AlertMissing,

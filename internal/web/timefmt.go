@@ -60,13 +60,17 @@ func dayNumber(t time.Time) int {
 
 // At is an instant in the viewer's zone, with the day: "Today 14:05", and
 // the zone's name when the recipient's clock differs.
-func (p *page) At(t time.Time) string {
+func (p *page) At(t time.Time) string { return p.AtIn(t, p.recipientLoc()) }
+
+// AtIn is At on a page about a recipient in zone rl (the dashboard shows
+// several).
+func (p *page) AtIn(t time.Time, rl *time.Location) string {
 	if t.IsZero() {
 		return ""
 	}
 	loc := p.viewerLoc()
 	s := p.dayLabel(t, loc) + " " + t.In(loc).Format("15:04")
-	if !sameClock(t, loc, p.recipientLoc()) {
+	if !sameClock(t, loc, rl) {
 		s += " " + t.In(loc).Format("MST")
 	}
 	return s
@@ -85,8 +89,11 @@ func (p *page) Clock(t time.Time) string { return t.In(p.viewerLoc()).Format("15
 
 // Local is a wall-clock time at the recipient's: "08:00", or "08:00 EST
 // (13:00 your time)" when the viewer's clock differs.
-func (p *page) Local(t time.Time) string {
-	rl, vl := p.recipientLoc(), p.viewerLoc()
+func (p *page) Local(t time.Time) string { return p.LocalIn(t, p.recipientLoc()) }
+
+// LocalIn is Local for a recipient in zone rl.
+func (p *page) LocalIn(t time.Time, rl *time.Location) string {
+	vl := p.viewerLoc()
 	s := t.In(rl).Format("15:04")
 	if sameClock(t, rl, vl) {
 		return s
@@ -99,8 +106,11 @@ func (p *page) Local(t time.Time) string {
 }
 
 // LocalAt is Local with the day: "Tomorrow 09:30 (14:30 your time)".
-func (p *page) LocalAt(t time.Time) string {
-	return p.dayLabel(t, p.recipientLoc()) + " " + p.Local(t)
+func (p *page) LocalAt(t time.Time) string { return p.LocalAtIn(t, p.recipientLoc()) }
+
+// LocalAtIn is LocalAt for a recipient in zone rl.
+func (p *page) LocalAtIn(t time.Time, rl *time.Location) string {
+	return p.dayLabel(t, rl) + " " + p.LocalIn(t, rl)
 }
 
 // Day is the day of an instant at the recipient's.

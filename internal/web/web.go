@@ -108,6 +108,53 @@ func (h *Handler) routes(mux *http.ServeMux) {
 
 	// The app.
 	mux.HandleFunc("GET /dashboard", h.app(h.dashboardPage))
+	mux.HandleFunc("GET /emergency", h.app(h.chooseRecipient("emergency", "Emergency")))
+	mux.HandleFunc("GET /family", h.app(h.familyPage))
+	mux.HandleFunc("POST /family", h.app(h.familyCreate))
+	mux.HandleFunc("POST /family/{id}/rename", h.app(h.familyRename))
+	mux.HandleFunc("POST /family/{id}/invites", h.app(h.inviteCreate))
+	mux.HandleFunc("POST /family/{id}/invites/{inviteId}/revoke", h.app(h.inviteRevoke))
+	mux.HandleFunc("POST /family/{id}/members/{uid}/role", h.app(h.memberRole))
+	mux.HandleFunc("POST /family/{id}/members/{uid}/remove", h.app(h.memberRemove))
+	mux.HandleFunc("GET /settings", h.app(h.settingsPage))
+	mux.HandleFunc("POST /settings/profile", h.app(h.settingsProfile))
+	mux.HandleFunc("POST /settings/password", h.app(h.settingsPassword))
+	mux.HandleFunc("POST /settings/verify", h.app(h.settingsResendVerification))
+	mux.HandleFunc("POST /settings/sessions/{sid}/revoke", h.app(h.sessionRevoke))
+
+	mux.HandleFunc("GET /care/new", h.app(h.recipientNewPage))
+	mux.HandleFunc("POST /care", h.app(h.recipientCreate))
+	mux.HandleFunc("GET /care/{id}", h.app(h.recipientPage))
+	mux.HandleFunc("GET /care/{id}/edit", h.app(h.recipientEditPage))
+	mux.HandleFunc("POST /care/{id}/edit", h.app(h.recipientSave))
+	mux.HandleFunc("POST /care/{id}/delete", h.app(h.recipientDelete))
+
+	mux.HandleFunc("GET /care/{id}/calendar", h.app(h.calendarPage))
+	mux.HandleFunc("GET /care/{id}/calendar/new", h.app(h.appointmentNewPage))
+	mux.HandleFunc("POST /care/{id}/calendar", h.app(h.appointmentCreate))
+	mux.HandleFunc("GET /care/{id}/calendar/{aid}/edit", h.app(h.appointmentEditPage))
+	mux.HandleFunc("POST /care/{id}/calendar/{aid}/edit", h.app(h.appointmentSave))
+	mux.HandleFunc("POST /care/{id}/calendar/{aid}/cancel", h.app(h.appointmentCancel))
+	mux.HandleFunc("POST /care/{id}/calendar/subscribe", h.app(h.calendarSubscribe))
+
+	mux.HandleFunc("GET /care/{id}/timeline", h.app(h.timelinePage))
+	mux.HandleFunc("POST /care/{id}/timeline", h.app(h.timelineCreate))
+	mux.HandleFunc("GET /care/{id}/timeline/{eid}/edit", h.app(h.timelineEditPage))
+	mux.HandleFunc("POST /care/{id}/timeline/{eid}/edit", h.app(h.timelineSave))
+	mux.HandleFunc("POST /care/{id}/timeline/{eid}/delete", h.app(h.timelineDelete))
+
+	mux.HandleFunc("GET /care/{id}/shifts", h.app(h.shiftsPage))
+	mux.HandleFunc("POST /care/{id}/shifts", h.app(h.shiftCreate))
+	mux.HandleFunc("POST /care/{id}/shifts/{sid}/check-in", h.app(h.shiftCheckIn))
+	mux.HandleFunc("POST /care/{id}/shifts/{sid}/check-out", h.app(h.shiftCheckOut))
+	mux.HandleFunc("POST /care/{id}/shifts/{sid}/delete", h.app(h.shiftDelete))
+
+	mux.HandleFunc("GET /care/{id}/emergency", h.app(h.emergencyPage))
+	mux.HandleFunc("POST /care/{id}/emergency", h.app(h.alertRaise))
+	mux.HandleFunc("GET /care/{id}/emergency/card", h.app(h.emergencyCardPage))
+	mux.HandleFunc("GET /alerts/{aid}", h.app(h.alertPage))
+	mux.HandleFunc("POST /alerts/{aid}/acknowledge", h.app(h.alertAcknowledge))
+	mux.HandleFunc("POST /alerts/{aid}/resolve", h.app(h.alertResolve))
 
 	// Anything else is a page we don't have.
 	mux.HandleFunc("/", h.public(h.notFoundPage))
