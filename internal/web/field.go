@@ -26,7 +26,9 @@ type option struct {
 }
 
 // ID is the control's element id.
-func (f fieldData) ID() string { return "f-" + strings.NewReplacer(".", "-", "[", "-", "]", "").Replace(f.Name) }
+func (f fieldData) ID() string {
+	return "f-" + strings.NewReplacer(".", "-", "[", "-", "]", "").Replace(f.Name)
+}
 
 // Selected reports whether value is chosen.
 func (f fieldData) Selected(value string) bool {

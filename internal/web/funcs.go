@@ -15,8 +15,8 @@ func funcs(a *assets) template.FuncMap {
 		"asset":   a.URL,
 		"field":   field,
 		"options": withOptions,
-		"join":  strings.Join,
-		"lower": strings.ToLower,
+		"join":    strings.Join,
+		"lower":   strings.ToLower,
 		"title": func(s string) string {
 			s = strings.ToLower(strings.ReplaceAll(s, "_", " "))
 			if s == "" {
@@ -64,16 +64,18 @@ func funcs(a *assets) template.FuncMap {
 		},
 		"alertTypes":    func() []carecircle.AlertType { return alertTypes },
 		"timelineTypes": func() []carecircle.TimelineType { return carecircle.TimelineTypes },
-		"roles":         func() []carecircle.Role { return []carecircle.Role{carecircle.RoleAdmin, carecircle.RoleCaregiver, carecircle.RoleViewer} },
+		"roles": func() []carecircle.Role {
+			return []carecircle.Role{carecircle.RoleAdmin, carecircle.RoleCaregiver, carecircle.RoleViewer}
+		},
 		"dateOf": func(d *carecircle.Date) string {
 			if d == nil {
 				return ""
 			}
 			return d.String()
 		},
-		"since": func(t, now time.Time) string { return since(now.Sub(t)) },
+		"since":      func(t, now time.Time) string { return since(now.Sub(t)) },
 		"severities": func() []string { return []string{"LOW", "MEDIUM", "HIGH", "CRITICAL"} },
-		"mod": func(a, b int) int { return a % b },
+		"mod":        func(a, b int) int { return a % b },
 		"apptOf": func(p *page, a carecircle.AppointmentOccurrence) apptView {
 			return apptView{P: p, A: a}
 		},

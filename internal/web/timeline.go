@@ -207,4 +207,3 @@ func fillTimeline(f *form, e *carecircle.TimelineEntry, loc *time.Location) {
 		}
 	}
 }
-
