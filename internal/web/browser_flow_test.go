@@ -1,0 +1,121 @@
+package web_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/carecircle/carecircle/internal/apptest"
+)
+
+// TestBrowser_FamilyCareFlow is the acceptance path in two browsers: Ann
+// registers, creates the family, adds her mother and invites Ben, who
+// accepts in his own browser; what Ann writes appears on Ben's open page
+// live; Ann's emergency alert takes over Ben's screen and he acknowledges
+// it; and with the network gone, Ann's emergency page still opens.
+func TestBrowser_FamilyCareFlow(t *testing.T) {
+	chromiumPath(t)
+	e := apptest.New(t, apptest.Options{})
+	ann := newTab(t, e, "Ann")
+
+	// Register and create the family.
+	ann.open("/register")
+	ann.fill(map[string]string{"#f-fullName": "Ann Rivera", "#f-email": "ann.rivera@example.com",
+		"#f-password": "correct horse battery", "#f-phone": "+1 555 0100", "#f-timezone": "Europe/London"})
+	ann.submit(`form[action="/register"] button[type=submit]`)
+	if p := ann.path(); p != "/dashboard" {
+		t.Fatalf("after registering: %s", p)
+	}
+	ann.fill(map[string]string{"#f-name": "Rivera family"})
+	ann.submit(`form[action="/family"] button[type=submit]`)
+
+	// Add the care recipient.
+	if p := ann.path(); !strings.HasPrefix(p, "/care/new") {
+		t.Fatalf("after creating the family: %s", p)
+	}
+	ann.fill(map[string]string{"#f-firstName": "Rosa", "#f-lastName": "Rivera", "#f-preferredName": "Mum",
+		"#f-timezone": "America/New_York", "#f-allergies": "Penicillin\nLatex", "#f-bloodType": "O-",
+		"#f-emergencyContacts-0-name": "Dr. Lee", "#f-emergencyContacts-0-phone": "+1 555 0199"})
+	ann.submit(`form[action="/care"] button[type=submit]`)
+	rid := ann.id("/care/")
+	if !ann.hasText("Penicillin") || !ann.hasText("Mum") {
+		t.Fatalf("recipient page: %s", ann.text())
+	}
+
+	// Invite Ben; he accepts in his own browser with a new account.
+	ann.open("/family")
+	ann.fill(map[string]string{`input[id^="invite-email-"]`: "ben.rivera@example.com"})
+	ann.submit(`form[action$="/invites"] button[type=submit]`)
+	if !ann.hasText("Invitation sent to ben.rivera@example.com") {
+		t.Fatalf("no invitation confirmation: %s", ann.text())
+	}
+	tok := e.InviteToken("ben.rivera@example.com")
+	ben := newTab(t, e, "Ben")
+	ben.open("/accept-invite/" + tok)
+	if !ben.hasText("Rivera family") || !ben.hasText("Caregiver") {
+		t.Fatalf("invite page: %s", ben.text())
+	}
+	ben.submit(`a.btn-primary[href^="/register"]`)
+	ben.fill(map[string]string{"#f-fullName": "Ben Rivera", "#f-password": "another sturdy passphrase", "#f-phone": "+44 20 7946 0000"})
+	ben.submit(`form[action="/register"] button[type=submit]`)
+	if p := ben.path(); p != "/accept-invite/"+tok {
+		t.Fatalf("after registering from the invite: %s", p)
+	}
+	ben.submit(`form[action^="/accept-invite/"] button[type=submit]`)
+	if !ben.hasText("You joined Rivera family as a caregiver") {
+		t.Fatalf("after accepting: %s", ben.text())
+	}
+
+	// Live: Ben's open timeline shows Ann's note without a reload.
+	ben.open("/care/" + rid + "/timeline")
+	ben.waitLive()
+	eval[bool](ben, `window.__sameDocument = true`)
+	ann.open("/care/" + rid + "/timeline")
+	ann.fill(map[string]string{"#f-content": "Rosa walked to the park and back"})
+	ann.submit(`form[action="/care/` + rid + `/timeline"] button[type=submit]`)
+	ben.waitFor("Ann's note, live", `document.body.innerText.includes('walked to the park') && window.__sameDocument === true`)
+	ben.checkConsole()
+
+	// Emergency: Ann raises it; Ben's page goes full screen with Call and
+	// Acknowledge; he acknowledges.
+	ben.open("/dashboard")
+	ben.waitLive()
+	ann.open("/care/" + rid + "/emergency")
+	ann.do("choose FALL", clickCSS(`input[name=type][value=FALL]`))
+	ann.fill(map[string]string{"#f-description": "Slipped in the bathroom", "#f-location": "Home"})
+	ann.submit(`form[action="/care/` + rid + `/emergency"] button[type=submit]`)
+	aid := ann.id("/alerts/")
+	ben.waitFor("the full-screen alert", `!!document.getElementById('emergency-modal') && document.getElementById('emergency-modal').innerText.includes('Slipped in the bathroom')`)
+	if !eval[bool](ben, `!!document.querySelector('#emergency-modal a[href="tel:+15550100"]')`) {
+		t.Errorf("the alert has no Call button for Ann: %s", ben.text())
+	}
+	if eval[bool](ann, `!!document.getElementById('emergency-modal')`) {
+		t.Errorf("Ann's own alert took over her screen")
+	}
+	ben.do("acknowledge", clickCSS(`#emergency-modal [data-ack] button`))
+	ben.waitFor("the alert to close", `!document.getElementById('emergency-modal')`)
+	ben.checkConsole()
+	ann.open("/alerts/" + aid)
+	if !ann.hasText("Seen by Ben Rivera") {
+		t.Fatalf("alert page after Ben acknowledged: %s", ann.text())
+	}
+	ben.open("/dashboard")
+	if eval[bool](ben, `!!document.getElementById('emergency-modal')`) {
+		t.Errorf("an acknowledged alert opened again")
+	}
+
+	// Offline: after a visit, Ann's emergency page opens with no network;
+	// other pages say they are offline.
+	ann.open("/dashboard")
+	emergency := "/care/" + rid + "/emergency"
+	ann.waitAsync("the emergency page in the offline cache",
+		`caches.open('cc-pages').then(c => c.match('`+emergency+`')).then(r => !!r)`)
+	ann.goOffline()
+	ann.open(emergency)
+	if !ann.hasText("Emergency information") || !ann.hasText("Penicillin") || !ann.hasText("Dr. Lee") {
+		t.Fatalf("offline emergency page: %s", ann.text())
+	}
+	ann.open("/care/" + rid + "/shifts")
+	if !ann.hasText("You're offline") {
+		t.Fatalf("offline shifts page: %s", ann.text())
+	}
+}
