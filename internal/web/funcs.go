@@ -75,6 +75,7 @@ func funcs(a *assets) template.FuncMap {
 		},
 		"since":      func(t, now time.Time) string { return since(now.Sub(t)) },
 		"severities": func() []string { return []string{"LOW", "MEDIUM", "HIGH", "CRITICAL"} },
+		"vitalsText": vitalsText,
 		"mod":        func(a, b int) int { return a % b },
 		"apptOf": func(p *page, a carecircle.AppointmentOccurrence) apptView {
 			return apptView{P: p, A: a}
@@ -141,4 +142,31 @@ func itoa(n int) string {
 // sortAlerts orders alerts newest first.
 func sortAlerts(as []carecircle.EmergencyAlert) {
 	sort.SliceStable(as, func(i, j int) bool { return as[i].CreatedAt.After(as[j].CreatedAt) })
+}
+
+// vitalsText is a vitals reading in one line: "BP 128/80 mmHg · Pulse 72 bpm".
+func vitalsText(v *carecircle.Vitals) string {
+	if v == nil {
+		return ""
+	}
+	var parts []string
+	if v.Systolic != nil {
+		bp := "BP " + formatNum(*v.Systolic)
+		if v.Diastolic != nil {
+			bp += "/" + formatNum(*v.Diastolic)
+		}
+		parts = append(parts, bp+" mmHg")
+	} else if v.Diastolic != nil {
+		parts = append(parts, "Diastolic "+formatNum(*v.Diastolic)+" mmHg")
+	}
+	for _, m := range []struct {
+		x           *float64
+		label, unit string
+	}{{v.HeartRate, "Pulse", " bpm"}, {v.TemperatureC, "Temp", " °C"}, {v.OxygenSaturation, "SpO₂", "%"},
+		{v.BloodSugar, "Sugar", " mg/dL"}, {v.WeightKg, "Weight", " kg"}} {
+		if m.x != nil {
+			parts = append(parts, m.label+" "+formatNum(*m.x)+m.unit)
+		}
+	}
+	return strings.Join(parts, " · ")
 }

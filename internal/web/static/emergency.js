@@ -55,15 +55,28 @@
   function stopSound() {
     if (sound) { sound.stop(); sound = null; }
   }
+  // Vibration needs the person to have touched the page once; until then
+  // the first touch starts it.
   function startBuzz() {
     if (!navigator.vibrate) { return; }
     var pattern = [600, 250, 600, 250, 600];
-    try { navigator.vibrate(pattern); } catch (e) { return; }
-    buzz = setInterval(function () { try { navigator.vibrate(pattern); } catch (e) { /* ignore */ } }, 4000);
+    function go() {
+      clearInterval(buzz);
+      try { navigator.vibrate(pattern); } catch (e) { return; }
+      buzz = setInterval(function () { try { navigator.vibrate(pattern); } catch (e) { /* ignore */ } }, 4000);
+    }
+    if (!navigator.userActivation || navigator.userActivation.hasBeenActive) { go(); return; }
+    var later = function () {
+      document.removeEventListener('pointerdown', later, true);
+      if (modal) { go(); }
+    };
+    document.addEventListener('pointerdown', later, true);
   }
   function stopBuzz() {
+    if (!buzz) { return; }
     clearInterval(buzz);
-    if (navigator.vibrate) { try { navigator.vibrate(0); } catch (e) { /* ignore */ } }
+    buzz = 0;
+    try { navigator.vibrate(0); } catch (e) { /* ignore */ }
   }
 
   // ---- The full-screen alert, built from the server's /alerts/{id} page
