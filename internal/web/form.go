@@ -129,13 +129,12 @@ func (f *form) Fail(err error) int {
 		f.General = append(f.General, "Something went wrong on our side. Please try again.")
 		return http.StatusInternalServerError
 	}
-	msgs := ce.Fields
-	if len(msgs) == 0 {
-		msgs = []string{ce.Message}
+	if len(ce.Fields) == 0 {
+		f.General = append(f.General, upperFirst(ce.Message))
 	}
-	for _, m := range msgs {
+	for _, m := range ce.Fields {
 		field := f.fieldOf(m)
-		f.Add(field, humanize(m, field))
+		f.Add(field, upperFirst(humanize(m, field)))
 	}
 	return api.StatusFor(ce.Code)
 }
@@ -178,6 +177,14 @@ func humanize(msg, field string) string {
 		}
 	}
 	return b.String() + rest
+}
+
+// upperFirst capitalizes a message's first letter.
+func upperFirst(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
 }
 
 // FirstError returns the first message of the form, for a flash.

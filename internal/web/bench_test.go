@@ -1,0 +1,149 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/carecircle/carecircle"
+	"github.com/carecircle/carecircle/internal/apptest"
+)
+
+// historyFamily is a family with three care recipients and six months of
+// history, seeded through storage (the same scoped methods the API uses).
+type historyFamily struct {
+	*apptest.Family
+	Recipients []string
+}
+
+// seedHistory writes, for each of three recipients over the past six
+// months: a timeline entry a day (vitals every third), a shift a day, a
+// weekly recurring appointment plus one-off visits, and resolved alerts.
+func seedHistory(tb testing.TB, e *apptest.Env) historyFamily {
+	tb.Helper()
+	f := e.NewFamily("History", "America/New_York")
+	h := historyFamily{Family: f, Recipients: []string{f.RecipientID,
+		f.Admin.CreateRecipient(f.ID, "Nonna", "Europe/Rome"), f.Admin.CreateRecipient(f.ID, "Dada", "Asia/Kolkata")}}
+	db := e.App.DB
+	actor := func(c *apptest.Client) context.Context {
+		return carecircle.WithActor(context.Background(), carecircle.Actor{UserID: c.UserID, Name: c.Name})
+	}
+	admin, carer := actor(f.Admin), actor(f.Caregiver)
+	now := time.Now().UTC().Truncate(time.Minute)
+	start := now.AddDate(0, -6, 0)
+	must := func(err error) {
+		tb.Helper()
+		if err != nil {
+			tb.Fatal(err)
+		}
+	}
+	for ri, rid := range h.Recipients {
+		weekly := "FREQ=WEEKLY"
+		_, err := db.CreateAppointment(admin, rid, carecircle.Appointment{Title: "Physiotherapy", StartTime: start.Add(10 * time.Hour),
+			Location: "Riverside clinic", AssignedTo: &carecircle.Assignee{ID: f.Caregiver.UserID}, Recurrence: &weekly})
+		must(err)
+		for d := 0; d < 200; d += 9 {
+			_, err := db.CreateAppointment(admin, rid, carecircle.Appointment{Title: fmt.Sprintf("Visit %d", d),
+				StartTime: start.AddDate(0, 0, d).Add(14 * time.Hour), DoctorName: "Dr. Okafor"})
+			must(err)
+		}
+		for d := 0; start.AddDate(0, 0, d).Before(now); d++ {
+			day := start.AddDate(0, 0, d)
+			e := carecircle.TimelineEntry{Type: carecircle.TimelineNote, Content: "Quiet day; ate well and walked in the garden.",
+				OccurredAt: day.Add(18 * time.Hour)}
+			if d%3 == 0 {
+				sys, dia, hr := 120+float64(d%20), 78+float64(d%7), 64+float64(d%11)
+				e.Type, e.Vitals = carecircle.TimelineVitals, &carecircle.Vitals{Systolic: &sys, Diastolic: &dia, HeartRate: &hr}
+			}
+			if e.OccurredAt.After(now) {
+				continue
+			}
+			_, err := db.CreateTimelineEntry(carer, rid, e)
+			must(err)
+			// One shift a day per recipient; the caregiver covers the
+			// first, the admin the others (one person can't be in two
+			// places at once).
+			who := f.Caregiver.UserID
+			if ri > 0 {
+				who = f.Admin.UserID
+			}
+			st := day.Add(time.Duration(8+ri*8) * time.Hour)
+			_, err = db.CreateShift(admin, rid, carecircle.Shift{Caregiver: carecircle.MemberRef{ID: who}, StartTime: st, EndTime: st.Add(7 * time.Hour)})
+			must(err)
+		}
+		for i := 0; i < 4; i++ {
+			a, err := db.RaiseAlert(carer, carecircle.EmergencyAlert{CareRecipientID: rid, Type: carecircle.AlertFall, Description: "Slipped"})
+			must(err)
+			_, err = db.ResolveAlert(admin, a.ID, "All fine")
+			must(err)
+		}
+	}
+	return h
+}
+
+// dashboardRequest is a signed-in GET /dashboard for the admin.
+func dashboardRequest(c *apptest.Client) *http.Request {
+	req := httptest.NewRequest(http.MethodGet, "/dashboard", nil)
+	req.AddCookie(&http.Cookie{Name: "accessToken", Value: c.Token})
+	req.Header.Set("Accept-Encoding", "gzip")
+	return req
+}
+
+// renderTimes renders the dashboard n times through the real handler and
+// returns each duration, sorted.
+func renderTimes(tb testing.TB, e *apptest.Env, c *apptest.Client, n int) []time.Duration {
+	tb.Helper()
+	h := e.App.Handler()
+	out := make([]time.Duration, 0, n)
+	for i := 0; i < n; i++ {
+		rec := httptest.NewRecorder()
+		req := dashboardRequest(c)
+		t0 := time.Now()
+		h.ServeHTTP(rec, req)
+		out = append(out, time.Since(t0))
+		if rec.Code != http.StatusOK {
+			tb.Fatalf("dashboard: status %d: %s", rec.Code, rec.Body)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	return d[min(len(d)-1, int(float64(len(d))*p))]
+}
+
+// BenchmarkDashboard renders the dashboard of a family with three care
+// recipients and six months of history through the real HTTP handler and
+// reports p50 and p99 per render.
+func BenchmarkDashboard(b *testing.B) {
+	e := apptest.New(b, apptest.Options{})
+	h := seedHistory(b, e)
+	renderTimes(b, e, h.Admin, 20) // warm caches and prepared statements
+	b.ResetTimer()
+	d := renderTimes(b, e, h.Admin, b.N)
+	b.StopTimer()
+	b.ReportMetric(float64(percentile(d, 0.50).Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(percentile(d, 0.99).Microseconds())/1000, "p99-ms")
+}
+
+// TestDashboard_P99Under20ms is the quality bar as a test: the dashboard of
+// three recipients with six months of history renders in 20 ms at p99.
+func TestDashboard_P99Under20ms(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds six months of history")
+	}
+	e := apptest.New(t, apptest.Options{})
+	h := seedHistory(t, e)
+	renderTimes(t, e, h.Admin, 20)
+	d := renderTimes(t, e, h.Admin, 300)
+	p50, p99 := percentile(d, 0.50), percentile(d, 0.99)
+	t.Logf("dashboard render: p50 %v, p99 %v over %d renders", p50, p99, len(d))
+	if p99 > 20*time.Millisecond {
+		t.Errorf("dashboard p99 %v, over 20 ms", p99)
+	}
+}
