@@ -30,6 +30,7 @@ import (
 	"github.com/carecircle/carecircle/internal/app"
 	"github.com/carecircle/carecircle/internal/apptest"
 	"github.com/carecircle/carecircle/internal/config"
+	"github.com/carecircle/carecircle/internal/docstore"
 	"github.com/carecircle/carecircle/internal/storage"
 	"github.com/carecircle/carecircle/internal/testdb"
 )
@@ -1080,6 +1081,95 @@ func FuzzDocumentUpload(f *testing.F) {
 		}
 		if files := storedFiles(t, e); len(files) != 0 {
 			t.Fatalf("files left: %v", files)
+		}
+	})
+}
+
+// TestRotateKey_InterruptedRotationIsFinishedAtStart simulates a rotate-key
+// that committed the rewrapped keys but stopped before replacing the key
+// file: the next start finishes it instead of locking the family out.
+func TestRotateKey_InterruptedRotationIsFinishedAtStart(t *testing.T) {
+	dir := t.TempDir()
+	e := apptest.New(t, apptest.Options{DataDir: dir, Env: map[string]string{"ENCRYPTION_KEY": ""}})
+	f := e.NewFamily("Crash", "UTC")
+	r := sendUpload(t, f.Caregiver, f.RecipientID, upload{fields: [][2]string{{"category", "LEGAL"}}, file: "poa.pdf", content: pdf(90<<10, 7)})
+	wantStatus(t, r, 201)
+	id, want := r.Map()["id"].(string), r.Map()["sha256"].(string)
+
+	oldKey, err := docstore.ParseMasterKey(e.App.Cfg.EncryptionKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextText, _ := docstore.GenerateMasterKey()
+	next, _ := docstore.ParseMasterKey(nextText)
+	secrets := filepath.Join(dir, "secrets")
+	if err := os.WriteFile(filepath.Join(secrets, "encryption_key.new"), []byte(nextText+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err := e.App.DB.RewrapFamilyKeys(context.Background(), func(w []byte) ([]byte, error) { return docstore.RewrapKey(oldKey, next, w) }, nil)
+	if err != nil || n != 1 {
+		t.Fatalf("rewrap: %d, %v", n, err)
+	}
+
+	e2 := apptest.New(t, apptest.Options{DataDir: dir, DatabaseURL: e.DBURL, Env: map[string]string{"ENCRYPTION_KEY": ""}})
+	if d := download(&apptest.Client{Env: e2, Token: loginToken(t, e2, f.Viewer)}, id); d.Status != 200 || shaBytes(d.Body) != want {
+		t.Fatalf("download after the finished rotation: %d %.100s", d.Status, d.Body)
+	}
+	b, _ := os.ReadFile(filepath.Join(secrets, "encryption_key"))
+	olds, _ := filepath.Glob(filepath.Join(secrets, "encryption_key.old-*"))
+	if strings.TrimSpace(string(b)) != nextText || len(olds) != 1 {
+		t.Errorf("key file = %q (want the new key), old keys kept: %v", b, olds)
+	}
+	if _, err := os.Stat(filepath.Join(secrets, "encryption_key.new")); !os.IsNotExist(err) {
+		t.Errorf("encryption_key.new still there: %v", err)
+	}
+}
+
+func TestRotateKey_RefusesTheSameOrAMalformedKey(t *testing.T) {
+	e := apptest.New(t, apptest.Options{})
+	cfg := e.App.Cfg
+	for _, k := range []string{cfg.EncryptionKey, "too-short", strings.Repeat("z", 64)} {
+		if err := app.RotateKey(context.Background(), cfg, k, io.Discard); err == nil {
+			t.Errorf("rotate-key to %q succeeded", k)
+		}
+	}
+}
+
+// TestDocuments_SweepRemovesFilesWhoseRemovalFailed makes removing a deleted
+// document's file fail, then checks the document is gone for the family at
+// once and the sweep removes the file later.
+func TestDocuments_SweepRemovesFilesWhoseRemovalFailed(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		f := e.NewFamily("Sweep", "UTC")
+		r := sendUpload(t, f.Caregiver, f.RecipientID, upload{fields: [][2]string{{"category", "OTHER"}}, file: "a.pdf", content: pdf(1000, 1)})
+		wantStatus(t, r, 201)
+		id := r.Map()["id"].(string)
+		// A non-empty directory where the file was can't be removed.
+		path := filepath.Join(e.Dir, "documents", f.ID, id)
+		if err := os.Remove(path); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.MkdirAll(filepath.Join(path, "stuck"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, f.Admin.Do("DELETE", "/api/v1/documents/"+id, nil), 204)
+		wantStatus(t, f.Admin.Do("GET", "/api/v1/documents/"+id+"/info", nil), 404)
+		ctx := context.Background()
+		if pending, err := e.App.DB.DeletedDocuments(ctx, 10); err != nil || len(pending) != 1 || pending[0].ID != id {
+			t.Fatalf("pending removals = %v, %v", pending, err)
+		}
+		if n, err := e.App.Vault.Sweep(ctx, e.App.DB, 10); err != nil || n != 0 {
+			t.Errorf("sweep while still stuck removed %d: %v", n, err)
+		}
+		os.Remove(filepath.Join(path, "stuck"))
+		if n, err := e.App.Vault.Sweep(ctx, e.App.DB, 10); err != nil || n != 1 {
+			t.Errorf("sweep removed %d: %v", n, err)
+		}
+		if pending, _ := e.App.DB.DeletedDocuments(ctx, 10); len(pending) != 0 {
+			t.Errorf("pending after the sweep: %v", pending)
+		}
+		if _, err := os.Stat(path); !os.IsNotExist(err) {
+			t.Errorf("file still there: %v", err)
 		}
 	})
 }
