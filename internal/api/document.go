@@ -171,15 +171,21 @@ func (s *Server) updateDocument(ctx context.Context, in *patchDocumentInput) (*B
 // file that can't be removed now stays listed by storage.DeletedDocuments
 // for Vault.Sweep to retry; the document is gone for the family either way.
 func (s *Server) deleteDocument(ctx context.Context, in *documentIDInput) (*NoContent, error) {
+	return nil, s.DeleteDocument(ctx, in.ID)
+}
+
+// DeleteDocument deletes a document (its uploader or an ADMIN) and its
+// stored file.
+func (s *Server) DeleteDocument(ctx context.Context, id string) error {
 	if s.vault == nil {
-		return nil, vaultUnavailable()
+		return vaultUnavailable()
 	}
-	key, err := s.db.DeleteDocument(ctx, in.ID)
+	key, err := s.db.DeleteDocument(ctx, id)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s.vault.removeFile(context.WithoutCancel(ctx), s.db, in.ID, key)
-	return nil, nil
+	s.vault.removeFile(context.WithoutCancel(ctx), s.db, id, key)
+	return nil
 }
 
 // removeFile deletes a deleted document's stored file and then its row,
@@ -286,6 +292,13 @@ func (s *Server) receiveDocument(w http.ResponseWriter, r *http.Request) (careci
 	if err != nil {
 		return carecircle.Document{}, err
 	}
+	return s.UploadDocument(ctx, w, r)
+}
+
+// UploadDocument streams the multipart upload in r's body into the vault as
+// a document of the care recipient named by the path value "id", for the
+// signed-in actor in ctx. The API and the web UI's upload form both use it.
+func (s *Server) UploadDocument(ctx context.Context, w http.ResponseWriter, r *http.Request) (carecircle.Document, error) {
 	if s.vault == nil {
 		return carecircle.Document{}, vaultUnavailable()
 	}

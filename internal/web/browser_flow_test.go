@@ -1,8 +1,12 @@
 package web_test
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/carecircle/carecircle/internal/apptest"
 )
@@ -11,7 +15,8 @@ import (
 // registers, creates the family, adds her mother and invites Ben, who
 // accepts in his own browser; what Ann writes appears on Ben's open page
 // live; Ann's emergency alert takes over Ben's screen and he acknowledges
-// it; and with the network gone, Ann's emergency page still opens.
+// it; a document uploaded by Ann downloads intact for Ben; and with the
+// network gone, Ann's emergency page still opens.
 func TestBrowser_FamilyCareFlow(t *testing.T) {
 	chromiumPath(t)
 	e := apptest.New(t, apptest.Options{})
@@ -101,6 +106,30 @@ func TestBrowser_FamilyCareFlow(t *testing.T) {
 	ben.open("/dashboard")
 	if eval[bool](ben, `!!document.getElementById('emergency-modal')`) {
 		t.Errorf("an acknowledged alert opened again")
+	}
+
+	// Documents: Ann uploads a PDF; Ben downloads the same bytes.
+	pdf := filepath.Join(t.TempDir(), "insurance card.pdf")
+	pdfBytes := []byte("%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")
+	if err := os.WriteFile(pdf, pdfBytes, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ann.open("/care/" + rid + "/documents")
+	ann.do("choose the file", chromedp.SetUploadFiles(chromedp.CSS("#f-file"), []string{pdf}))
+	ann.fill(map[string]string{"#f-category": "INSURANCE", "#f-name": "Insurance card"})
+	ann.submit(`form[action="/care/` + rid + `/documents"] button[type=submit]`)
+	if !ann.hasText("Insurance card is stored.") {
+		t.Fatalf("after upload: %s", ann.text())
+	}
+	ben.open("/care/" + rid + "/documents")
+	got := eval[string](ben, `(async () => {
+		const a = document.querySelector('a[href$="/download"]');
+		const r = await fetch(a.href);
+		const body = new Uint8Array(await r.arrayBuffer());
+		return r.status + ' ' + r.headers.get('content-type') + ' ' + (r.headers.get('content-disposition') || '').split(';')[0] + ' ' + String.fromCharCode(...body);
+	})()`)
+	if want := "200 application/pdf attachment " + string(pdfBytes); got != want {
+		t.Errorf("download: got %q, want %q", got, want)
 	}
 
 	// Offline: after a visit, Ann's emergency page opens with no network;

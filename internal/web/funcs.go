@@ -3,6 +3,7 @@ package web
 import (
 	"html/template"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -76,6 +77,7 @@ func funcs(a *assets) template.FuncMap {
 		"since":      func(t, now time.Time) string { return since(now.Sub(t)) },
 		"severities": func() []string { return []string{"LOW", "MEDIUM", "HIGH", "CRITICAL"} },
 		"vitalsText": vitalsText,
+		"bytes":      byteSize,
 		"mod":        func(a, b int) int { return a % b },
 		"apptOf": func(p *page, a carecircle.AppointmentOccurrence) apptView {
 			return apptView{P: p, A: a}
@@ -169,4 +171,15 @@ func vitalsText(v *carecircle.Vitals) string {
 		}
 	}
 	return strings.Join(parts, " · ")
+}
+
+// byteSize is a file size for people: "340 KB", "2.1 MB".
+func byteSize(n int64) string {
+	switch {
+	case n < 1000:
+		return strconv.FormatInt(n, 10) + " bytes"
+	case n < 1000*1000:
+		return strconv.FormatInt((n+500)/1000, 10) + " KB"
+	}
+	return strconv.FormatFloat(float64(n)/1e6, 'f', 1, 64) + " MB"
 }

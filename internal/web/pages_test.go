@@ -1,6 +1,8 @@
 package web_test
 
 import (
+	"bytes"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,6 +29,7 @@ func seedCare(t *testing.T, f *apptest.Family) (alertID string) {
 	f.Caregiver.Must(201, "POST", "/api/v1/care-recipients/"+rid+"/timeline", map[string]any{"type": "NOTE", "content": "Ate well <b>today</b>"})
 	f.Admin.Must(201, "POST", "/api/v1/care-recipients/"+rid+"/shifts", map[string]any{
 		"caregiverId": f.Caregiver.UserID, "startTime": now.Add(-time.Hour).Format(time.RFC3339), "endTime": now.Add(3 * time.Hour).Format(time.RFC3339)})
+	uploadDocument(t, f.Caregiver, rid, "allergy-letter.txt", "MEDICAL", "Penicillin: hives (2019)\n")
 	a := f.Caregiver.Must(201, "POST", "/api/v1/emergency/alert", map[string]any{"careRecipientId": rid, "type": "FALL", "description": "Fell in the kitchen"})
 	return a["id"].(string)
 }
@@ -38,7 +41,7 @@ func TestPages_RenderForEveryRole(t *testing.T) {
 	rid := f.RecipientID
 	paths := []string{"/dashboard", "/family", "/settings", "/care/" + rid, "/care/" + rid + "/calendar",
 		"/care/" + rid + "/calendar?view=month", "/care/" + rid + "/calendar?view=month&month=2026-02", "/care/" + rid + "/timeline",
-		"/care/" + rid + "/timeline?type=VITALS", "/care/" + rid + "/shifts", "/care/" + rid + "/emergency",
+		"/care/" + rid + "/timeline?type=VITALS", "/care/" + rid + "/shifts", "/care/" + rid + "/documents", "/care/" + rid + "/emergency",
 		"/care/" + rid + "/emergency/card", "/alerts/" + alertID}
 	for _, who := range []*apptest.Client{f.Admin, f.Caregiver, f.Viewer} {
 		b := signIn(t, who)
@@ -77,4 +80,23 @@ func TestPages_SignedOutGoToLoginAndBack(t *testing.T) {
 			t.Errorf("next=%q: redirected to %q", next, loc)
 		}
 	}
+}
+
+// uploadDocument uploads a text file through the API and returns its id.
+func uploadDocument(t *testing.T, c *apptest.Client, rid, name, category, content string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	mw.WriteField("category", category)
+	fw, _ := mw.CreateFormFile("file", name)
+	fw.Write([]byte(content))
+	mw.Close()
+	req, _ := http.NewRequest(http.MethodPost, c.Env.URL+"/api/v1/care-recipients/"+rid+"/documents", &buf)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+c.Token)
+	r := c.Env.Send(req)
+	if r.Status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", r.Status, r.Body)
+	}
+	return r.Map()["id"].(string)
 }

@@ -88,7 +88,7 @@ func (p *page) Has(feature string) bool { return features[feature] }
 
 // features lists the parts of the app built on APIs other teams deliver;
 // each turns on when its pages land.
-var features = map[string]bool{}
+var features = map[string]bool{"documents": true}
 
 // newPage starts the data of a page for a request.
 func (h *Handler) newPage(w http.ResponseWriter, r *http.Request, v *viewer, title string) *page {

@@ -149,6 +149,11 @@ func (h *Handler) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /care/{id}/shifts/{sid}/check-out", h.app(h.shiftCheckOut))
 	mux.HandleFunc("POST /care/{id}/shifts/{sid}/delete", h.app(h.shiftDelete))
 
+	mux.HandleFunc("GET /care/{id}/documents", h.app(h.documentsPage))
+	mux.HandleFunc("POST /care/{id}/documents", h.app(h.documentUpload))
+	mux.HandleFunc("GET /care/{id}/documents/{did}/download", h.app(h.documentDownload))
+	mux.HandleFunc("POST /care/{id}/documents/{did}/delete", h.app(h.documentDelete))
+
 	mux.HandleFunc("GET /care/{id}/emergency", h.app(h.emergencyPage))
 	mux.HandleFunc("POST /care/{id}/emergency", h.app(h.alertRaise))
 	mux.HandleFunc("GET /care/{id}/emergency/card", h.app(h.emergencyCardPage))

@@ -206,7 +206,7 @@ func TestPages_StrictCSPHolds(t *testing.T) {
 	}
 	for _, path := range []string{"/dashboard", "/family", "/settings", "/care/new", "/care/" + rid, "/care/" + rid + "/edit", "/care/" + rid + "/calendar",
 		"/care/" + rid + "/calendar?view=month", "/care/" + rid + "/calendar/new", "/care/" + rid + "/timeline", "/care/" + rid + "/shifts",
-		"/care/" + rid + "/emergency", "/care/" + rid + "/emergency/card", "/alerts/" + alertID} {
+		"/care/" + rid + "/emergency", "/care/" + rid + "/emergency/card", "/alerts/" + alertID, "/care/" + rid + "/documents"} {
 		check(b, path)
 	}
 }
@@ -221,11 +221,13 @@ func TestPages_OtherFamiliesSeeNotFound(t *testing.T) {
 	tl := victim.Admin.Must(200, "GET", "/api/v1/care-recipients/"+rid+"/timeline", nil)["items"].([]any)[0].(map[string]any)["id"].(string)
 	apt := victim.Admin.Must(200, "GET", "/api/v1/care-recipients/"+rid+"/appointments", nil)["items"].([]any)[0].(map[string]any)["id"].(string)
 	shf := victim.Admin.Must(200, "GET", "/api/v1/care-recipients/"+rid+"/shifts", nil)["items"].([]any)[0].(map[string]any)["id"].(string)
+	doc := victim.Admin.Must(200, "GET", "/api/v1/care-recipients/"+rid+"/documents", nil)["items"].([]any)[0].(map[string]any)["id"].(string)
 	other := e.NewFamily("Other", "UTC")
 	b := signIn(t, other.Admin)
 	for _, path := range []string{"/care/" + rid, "/care/" + rid + "/edit", "/care/" + rid + "/calendar", "/care/" + rid + "/calendar/new",
 		"/care/" + rid + "/calendar/" + apt + "/edit", "/care/" + rid + "/timeline", "/care/" + rid + "/timeline/" + tl + "/edit",
 		"/care/" + rid + "/shifts", "/care/" + rid + "/emergency", "/care/" + rid + "/emergency/card", "/alerts/" + alertID,
+		"/care/" + rid + "/documents", "/care/" + rid + "/documents/" + doc + "/download",
 		// The other family's own recipient with the victim's rows.
 		"/care/" + other.RecipientID + "/timeline/" + tl + "/edit", "/care/" + other.RecipientID + "/calendar/" + apt + "/edit"} {
 		if p := b.get(path); p.Status != http.StatusNotFound {
@@ -239,7 +241,8 @@ func TestPages_OtherFamiliesSeeNotFound(t *testing.T) {
 		"/care/" + rid + "/timeline/" + tl + "/edit", "/care/" + rid + "/timeline/" + tl + "/delete", "/care/" + rid + "/shifts",
 		"/care/" + rid + "/shifts/" + shf + "/delete", "/care/" + rid + "/shifts/" + shf + "/check-in", "/care/" + rid + "/emergency",
 		"/alerts/" + alertID + "/acknowledge", "/alerts/" + alertID + "/resolve", "/family/" + victim.ID + "/invites",
-		"/care/" + other.RecipientID + "/timeline/" + tl + "/delete", "/care/" + other.RecipientID + "/shifts/" + shf + "/delete"} {
+		"/care/" + other.RecipientID + "/timeline/" + tl + "/delete", "/care/" + other.RecipientID + "/shifts/" + shf + "/delete",
+		"/care/" + rid + "/documents", "/care/" + rid + "/documents/" + doc + "/delete", "/care/" + other.RecipientID + "/documents/" + doc + "/delete"} {
 		if p := b.post(path, form); p.Status != http.StatusNotFound {
 			t.Errorf("POST %s: %d, want 404 (%s)", path, p.Status, p.Header.Get("Location"))
 		}
@@ -248,6 +251,7 @@ func TestPages_OtherFamiliesSeeNotFound(t *testing.T) {
 	if n := len(victim.Admin.Must(200, "GET", "/api/v1/care-recipients/"+rid+"/timeline", nil)["items"].([]any)); n != 4 {
 		t.Errorf("victim's timeline has %d entries, want 4", n)
 	}
+	victim.Admin.Must(200, "GET", "/api/v1/documents/"+doc+"/info", nil)
 	a := victim.Admin.Must(200, "GET", "/api/v1/emergency/alerts/"+alertID, nil)
 	if a["status"] != "ACTIVE" {
 		t.Errorf("victim's alert is %v", a["status"])
