@@ -134,7 +134,7 @@ func (f *form) Fail(err error) int {
 	}
 	for _, m := range ce.Fields {
 		field := f.fieldOf(m)
-		f.Add(field, upperFirst(humanize(m, field)))
+		f.Add(field, upperFirst(f.humanize(m, field)))
 	}
 	return api.StatusFor(ce.Code)
 }
@@ -149,34 +149,70 @@ func (f *form) fieldOf(msg string) string {
 }
 
 // humanize rewrites a message's leading field name ("fullName should not
-// be empty") as words ("Full name should not be empty").
-func humanize(msg, field string) string {
+// be empty") as words ("Full name should not be empty"), and other field
+// names it mentions too ("… after startTime" → "… after start time").
+func (f *form) humanize(msg, field string) string {
 	rest, ok := strings.CutPrefix(msg, field)
 	if field == "" || !ok {
-		return msg
-	}
-	name := field
-	if i := strings.LastIndexAny(name, ".]"); i >= 0 {
-		name = name[i+1:]
-	}
-	var b strings.Builder
-	for i, r := range name {
-		switch {
-		case i == 0:
-			b.WriteString(strings.ToUpper(string(r)))
-		case r >= 'A' && r <= 'Z':
-			b.WriteByte(' ')
-			b.WriteRune(r + ('a' - 'A'))
-		default:
-			b.WriteRune(r)
-		}
+		rest, field = msg, ""
 	}
 	if rest != "" && rest[0] != ' ' {
 		if i := strings.IndexByte(rest, ' '); i >= 0 {
 			rest = rest[i:]
 		}
 	}
-	return b.String() + rest
+	for _, name := range f.fields {
+		if strings.ContainsAny(name, "[.") || strings.ToLower(name) == name {
+			continue
+		}
+		rest = replaceWord(rest, name, strings.ToLower(words(name)))
+	}
+	if field == "" {
+		return rest
+	}
+	return upperFirst(words(field)) + rest
+}
+
+// words turns a field name's last part into words: "vitals.heartRate" →
+// "heart Rate" → "heart rate" (lower-cased by the caller as needed).
+func words(field string) string {
+	if i := strings.LastIndexAny(field, ".]"); i >= 0 {
+		field = field[i+1:]
+	}
+	var b strings.Builder
+	for i, r := range field {
+		if i > 0 && r >= 'A' && r <= 'Z' {
+			b.WriteByte(' ')
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// replaceWord replaces whole-word occurrences of old in s.
+func replaceWord(s, old, repl string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, old)
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		end := i + len(old)
+		whole := (i == 0 || !isWordByte(s[i-1])) && (end == len(s) || !isWordByte(s[end]))
+		b.WriteString(s[:i])
+		if whole {
+			b.WriteString(repl)
+		} else {
+			b.WriteString(old)
+		}
+		s = s[end:]
+	}
+}
+
+func isWordByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '.'
 }
 
 // upperFirst capitalizes a message's first letter.

@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -83,7 +84,19 @@ func (b *browser) mustPost(path string, form url.Values) string {
 	b.t.Helper()
 	p := b.post(path, form)
 	if p.Status != http.StatusSeeOther {
-		b.t.Fatalf("POST %s: status %d, want 303: %.3000s", path, p.Status, p.Body)
+		b.t.Fatalf("POST %s: status %d, want 303: %s", path, p.Status, messagesOf(p.Body))
 	}
 	return p.Header.Get("Location")
+}
+
+var messageHTML = regexp.MustCompile(`<p class="field-error"[^>]*>[^<]*</p>|<div class="form-errors"[\s\S]*?</div>|<p class="flash[^>]*>[^<]*</p>|<p class="lead">[^<]*</p>`)
+
+// messagesOf extracts a page's messages (form errors, flash, error page
+// text) for a failure report.
+func messagesOf(body string) string {
+	m := messageHTML.FindAllString(body, -1)
+	if len(m) == 0 {
+		return "(no messages on the page)"
+	}
+	return strings.Join(m, " | ")
 }
