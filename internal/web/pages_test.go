@@ -35,7 +35,10 @@ func seedCare(t *testing.T, f *apptest.Family) (alertID string) {
 }
 
 func TestPages_RenderForEveryRole(t *testing.T) {
-	e := apptest.New(t, apptest.Options{})
+	apptest.Each(t, testPagesRenderForEveryRole)
+}
+
+func testPagesRenderForEveryRole(t *testing.T, e *apptest.Env) {
 	f := e.NewFamily("Render", "America/New_York")
 	alertID := seedCare(t, f)
 	rid := f.RecipientID

@@ -214,7 +214,10 @@ func TestPages_StrictCSPHolds(t *testing.T) {
 // TestPages_OtherFamiliesSeeNotFound: every page and action of a care
 // recipient answers 404 to a member of another family, and changes nothing.
 func TestPages_OtherFamiliesSeeNotFound(t *testing.T) {
-	e := apptest.New(t, apptest.Options{})
+	apptest.Each(t, testPagesOtherFamiliesSeeNotFound)
+}
+
+func testPagesOtherFamiliesSeeNotFound(t *testing.T, e *apptest.Env) {
 	victim := e.NewFamily("Victim", "UTC")
 	alertID := seedCare(t, victim)
 	rid := victim.RecipientID
