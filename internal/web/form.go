@@ -125,7 +125,17 @@ func (f *form) Add(field, msg string) {
 // returns the HTTP status to answer with.
 func (f *form) Fail(err error) int {
 	var ce *carecircle.Error
-	if !errors.As(err, &ce) {
+	var eb *api.ErrorBody
+	switch {
+	case errors.As(err, &eb) && eb.StatusCode < 500:
+		// An answer the API built itself, such as its rate limit.
+		msg, _ := eb.Message.(string)
+		if after := eb.GetHeaders().Get("Retry-After"); after != "" {
+			msg += " (in " + after + " seconds)"
+		}
+		f.General = append(f.General, upperFirst(msg))
+		return eb.StatusCode
+	case !errors.As(err, &ce):
 		f.General = append(f.General, "Something went wrong on our side. Please try again.")
 		return http.StatusInternalServerError
 	}

@@ -217,6 +217,15 @@ func takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 // expired session goes back to the login page.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, v *viewer, err error) {
 	code := carecircle.ErrorCode(err)
+	var eb *api.ErrorBody
+	if errors.As(err, &eb) && eb.StatusCode < 500 {
+		f := newForm()
+		status := f.Fail(err)
+		p := h.newPage(w, r, v, http.StatusText(status))
+		p.Data = errorData{Status: status, Message: f.FirstError()}
+		h.render(w, r, status, "error", p)
+		return
+	}
 	if code == carecircle.EUNAUTHORIZED {
 		h.clearSession(w)
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(localPath(r.URL.RequestURI())), http.StatusSeeOther)

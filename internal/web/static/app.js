@@ -12,6 +12,18 @@
     try { tz.value = Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { /* keep empty: UTC */ }
   }
 
+  // The header menus are <details>: they work without a script; with one,
+  // Escape and a click elsewhere close them.
+  document.addEventListener('click', function (e) {
+    var open = document.querySelectorAll('details.menu[open], details.switcher[open]');
+    for (var i = 0; i < open.length; i++) { if (!open[i].contains(e.target)) { open[i].removeAttribute('open'); } }
+  });
+  document.addEventListener('keydown', function (e) {
+    if (e.key !== 'Escape') { return; }
+    var d = document.activeElement && document.activeElement.closest && document.activeElement.closest('details[open]');
+    if (d) { d.removeAttribute('open'); var s = d.querySelector('summary'); if (s) { s.focus(); } }
+  });
+
   registerWorker();
   if (!user) { return; }
 
