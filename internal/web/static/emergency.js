@@ -130,6 +130,7 @@
     label.className = 'modal-label';
     label.textContent = 'EMERGENCY';
     content.removeAttribute('id');
+    content.removeAttribute('data-live');
     content.className = 'modal-content';
     var heading = content.querySelector('h1');
     if (heading) { heading.id = 'emergency-modal-title'; modal.setAttribute('aria-labelledby', heading.id); }
