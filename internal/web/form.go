@@ -254,7 +254,7 @@ func (f *form) optionalInt(name string) *int {
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		f.Add(name, name+" must be a whole number")
+		f.Add(name, upperFirst(words(name))+" must be a whole number")
 		return nil
 	}
 	return &n
@@ -280,14 +280,14 @@ func (f *form) localTime(name string, loc *time.Location, required bool) time.Ti
 	s := f.Get(name)
 	if s == "" {
 		if required {
-			f.Add(name, name+" should not be empty")
+			f.Add(name, upperFirst(words(name))+" should not be empty")
 		}
 		return time.Time{}
 	}
 	t, err := time.ParseInLocation("2006-01-02T15:04", s, time.UTC)
 	if err != nil {
 		if t, err = time.ParseInLocation("2006-01-02T15:04:05", s, time.UTC); err != nil {
-			f.Add(name, name+" must be a date and time")
+			f.Add(name, upperFirst(words(name))+" must be a date and time")
 			return time.Time{}
 		}
 	}
