@@ -110,6 +110,7 @@ type report struct {
 	out                     outcome
 	serverWarnings          int
 	serverWarningSample     string
+	openGo                  goMemory
 }
 
 // run is the whole benchmark; it reports false when alerts were lost or
@@ -195,7 +196,10 @@ func run(ctx context.Context, c config, stdout, progress io.Writer) (bool, error
 	logf("%d sockets open in %s", r.sockets, r.connectTime.Round(time.Millisecond))
 	r.openRSS = srv.peakRSS(c.settle, 250*time.Millisecond)
 	r.droppedBefore = int(fl.dropped.Load())
-	logf("RSS with all sockets open: %s", mb(r.openRSS))
+	if r.openGo, err = srv.goMemory(ctx); err != nil {
+		logf("%v", err)
+	}
+	logf("RSS with all sockets open: %s; Go: %s", mb(r.openRSS), r.openGo)
 
 	logf("raising %d alerts at %g/s", c.alerts, c.rate)
 	sampling := make(chan uint64, 1)
@@ -330,6 +334,7 @@ func writeSummary(w io.Writer, r report) {
 	fmt.Fprintf(w, "POST        201 in p50 %s  p99 %s\n", ms(percentile(o.postLatencies, 0.5)), ms(percentile(o.postLatencies, 0.99)))
 	fmt.Fprintf(w, "server RSS  idle %s; all open %s; during alerts max %s; after %s; peak (VmHWM) %s\n",
 		mb(r.idleRSS), mb(r.openRSS), mb(r.alertRSS), mb(r.afterRSS), mb(r.hwm))
+	fmt.Fprintf(w, "server Go   with all open: %s\n", r.openGo)
 	if r.serverWarnings > 0 {
 		fmt.Fprintf(w, "server log  %d warnings/errors, first: %s\n", r.serverWarnings, r.serverWarningSample)
 	}

@@ -233,3 +233,60 @@ func (s *server) peakRSS(d, interval time.Duration) uint64 {
 		}
 	}
 }
+
+// goMemory is the server's own account of its memory, from /metrics.
+type goMemory struct {
+	goroutines                   int
+	heapAlloc, heapInuse, stacks uint64
+	sys, nextGC                  uint64
+}
+
+// goMemory scrapes the Go runtime figures the server exports on /metrics:
+// they split the RSS into live heap, goroutine stacks and slack.
+func (s *server) goMemory(ctx context.Context) (goMemory, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.base+"/metrics", nil)
+	if err != nil {
+		return goMemory{}, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return goMemory{}, fmt.Errorf("scrape metrics: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return goMemory{}, fmt.Errorf("scrape metrics: %s", resp.Status)
+	}
+	var m goMemory
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok || strings.HasPrefix(name, "#") {
+			continue
+		}
+		f, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "go_goroutines":
+			m.goroutines = int(f)
+		case "go_memstats_heap_alloc_bytes":
+			m.heapAlloc = uint64(f)
+		case "go_memstats_heap_inuse_bytes":
+			m.heapInuse = uint64(f)
+		case "go_memstats_stack_inuse_bytes":
+			m.stacks = uint64(f)
+		case "go_memstats_sys_bytes":
+			m.sys = uint64(f)
+		case "go_memstats_next_gc_bytes":
+			m.nextGC = uint64(f)
+		}
+	}
+	return m, sc.Err()
+}
+
+func (m goMemory) String() string {
+	return fmt.Sprintf("%d goroutines, heap alloc %s (in use %s, next GC at %s), stacks %s, Go sys %s",
+		m.goroutines, mb(m.heapAlloc), mb(m.heapInuse), mb(m.nextGC), mb(m.stacks), mb(m.sys))
+}
