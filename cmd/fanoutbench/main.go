@@ -30,6 +30,8 @@
 //	-seed N          random seed for the family picks (1)
 //	-server-bin P    use this carecircle binary instead of building one
 //	-keep            keep the DATA_DIR (database, server.log) afterwards
+//	-hold D          keep the sockets open for D after the alerts, e.g. to
+//	                 profile the server (its environment is passed through)
 package main
 
 import (
@@ -56,7 +58,7 @@ import (
 type config struct {
 	families, members, alerts, dial int
 	rate                            float64
-	settle, drain                   time.Duration
+	settle, drain, hold             time.Duration
 	seed                            uint64
 	serverBin                       string
 	keep                            bool
@@ -74,6 +76,7 @@ func main() {
 	flag.Uint64Var(&c.seed, "seed", 1, "random seed for the family picks")
 	flag.StringVar(&c.serverBin, "server-bin", "", "carecircle binary to run (default: build ./cmd/carecircle)")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary DATA_DIR")
+	flag.DurationVar(&c.hold, "hold", 0, "keep the sockets open this long after the alerts (to profile the server)")
 	flag.Parse()
 	if c.families < 1 || c.members < 1 || c.alerts < 1 || c.rate <= 0 || c.dial < 1 {
 		fmt.Fprintln(os.Stderr, "fanoutbench: -families, -members, -alerts, -rate and -dial must be positive")
@@ -111,6 +114,7 @@ type report struct {
 	serverWarnings          int
 	serverWarningSample     string
 	openGo                  goMemory
+	openSplit               string
 }
 
 // run is the whole benchmark; it reports false when alerts were lost or
@@ -199,7 +203,8 @@ func run(ctx context.Context, c config, stdout, progress io.Writer) (bool, error
 	if r.openGo, err = srv.goMemory(ctx); err != nil {
 		logf("%v", err)
 	}
-	logf("RSS with all sockets open: %s; Go: %s", mb(r.openRSS), r.openGo)
+	r.openSplit = srv.rssSplit()
+	logf("RSS with all sockets open: %s (%s); Go: %s", mb(r.openRSS), r.openSplit, r.openGo)
 
 	logf("raising %d alerts at %g/s", c.alerts, c.rate)
 	sampling := make(chan uint64, 1)
@@ -236,6 +241,13 @@ func run(ctx context.Context, c config, stdout, progress io.Writer) (bool, error
 	r.alertRSS = <-sampling
 	dropped := fl.dropped.Load()
 	r.afterRSS, r.hwm, _ = srv.memory()
+	if c.hold > 0 {
+		logf("holding %d sockets open for %s (server pid %d, %s)", len(fl.sockets), c.hold, srv.cmd.Process.Pid, srv.base)
+		select {
+		case <-ctx.Done():
+		case <-time.After(c.hold):
+		}
+	}
 	fl.closeAll()
 	r.out = tally(fams, shots, fl)
 	r.droppedBefore = int(dropped)
@@ -334,7 +346,7 @@ func writeSummary(w io.Writer, r report) {
 	fmt.Fprintf(w, "POST        201 in p50 %s  p99 %s\n", ms(percentile(o.postLatencies, 0.5)), ms(percentile(o.postLatencies, 0.99)))
 	fmt.Fprintf(w, "server RSS  idle %s; all open %s; during alerts max %s; after %s; peak (VmHWM) %s\n",
 		mb(r.idleRSS), mb(r.openRSS), mb(r.alertRSS), mb(r.afterRSS), mb(r.hwm))
-	fmt.Fprintf(w, "server Go   with all open: %s\n", r.openGo)
+	fmt.Fprintf(w, "server mem  with all open: RSS %s; Go: %s\n", r.openSplit, r.openGo)
 	if r.serverWarnings > 0 {
 		fmt.Fprintf(w, "server log  %d warnings/errors, first: %s\n", r.serverWarnings, r.serverWarningSample)
 	}

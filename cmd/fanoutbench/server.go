@@ -164,25 +164,36 @@ func (s *server) logTail(n int) string {
 
 // memory reads the server's resident set and its peak from /proc.
 func (s *server) memory() (rss, hwm uint64, err error) {
+	m, err := s.status()
+	return m["VmRSS"], m["VmHWM"], err
+}
+
+// status reads the kB figures of /proc/<pid>/status, in bytes.
+func (s *server) status() (map[string]uint64, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	defer f.Close()
+	m := map[string]uint64{}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
-			continue
-		}
-		switch k {
-		case "VmRSS":
-			rss = parseKB(v)
-		case "VmHWM":
-			hwm = parseKB(v)
+		if ok && strings.HasSuffix(v, " kB") {
+			m[k] = parseKB(v)
 		}
 	}
-	return rss, hwm, sc.Err()
+	return m, sc.Err()
+}
+
+// rssSplit says how much of the resident set is anonymous memory (heap,
+// stacks, SQLite's page caches) and how much is mapped files (the binary).
+func (s *server) rssSplit() string {
+	m, err := s.status()
+	if err != nil {
+		return "?"
+	}
+	return fmt.Sprintf("anon %s, file %s", mb(m["RssAnon"]), mb(m["RssFile"]))
 }
 
 func parseKB(v string) uint64 {
