@@ -98,6 +98,7 @@ type outcome struct {
 	expected               int             // members of the families of the alerts raised
 	latencies              []time.Duration // POST sent → socket received, one per (alert, member)
 	postLatencies          []time.Duration
+	spreads                []time.Duration // per alert: first member's delivery → last member's
 	missing                int // (alert, member) pairs never delivered
 	misdelivered           int // deliveries to a socket outside the alert's family
 	wrongFamilyData        int // deliveries whose data.familyId is not the socket's family
@@ -124,6 +125,7 @@ func tally(fams []family, shots []*alertShot, fl *fleet) outcome {
 		o.postLatencies = append(o.postLatencies, s.postDur)
 	}
 	seen := map[pair]bool{}
+	first, last := map[int]time.Time{}, map[int]time.Time{}
 	for _, sock := range fl.sockets {
 		for _, r := range sock.receipts {
 			i, ok := byID[r.alertID]
@@ -144,9 +146,19 @@ func tally(fams []family, shots []*alertShot, fl *fleet) outcome {
 			}
 			seen[p] = true
 			o.latencies = append(o.latencies, r.at.Sub(shots[i].sent))
+			if f, ok := first[i]; !ok || r.at.Before(f) {
+				first[i] = r.at
+			}
+			if l, ok := last[i]; !ok || r.at.After(l) {
+				last[i] = r.at
+			}
 		}
 	}
+	for i, f := range first {
+		o.spreads = append(o.spreads, last[i].Sub(f))
+	}
 	o.missing = o.expected - len(seen)
+	slices.Sort(o.spreads)
 	slices.Sort(o.latencies)
 	slices.Sort(o.postLatencies)
 	return o

@@ -34,7 +34,8 @@ func TestTally_CountsEveryKindOfWrongDelivery(t *testing.T) {
 			},
 			check: func(o outcome) bool {
 				return o.alertsOK == 2 && o.alertsFailed == 1 && o.expected == 4 && o.missing == 0 && o.misdelivered == 0 &&
-					o.duplicates == 0 && len(o.latencies) == 4 && o.latencies[3] == 4*time.Millisecond
+					o.duplicates == 0 && len(o.latencies) == 4 && o.latencies[3] == 4*time.Millisecond &&
+					len(o.spreads) == 2 && o.spreads[0] == time.Millisecond
 			},
 			want: "4 deliveries, none missing, only the failed POST counted",
 		},

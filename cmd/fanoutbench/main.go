@@ -347,7 +347,9 @@ func writeSummary(w io.Writer, r report) {
 	fmt.Fprintf(w, "delivery    %d/%d (alert, member) deliveries; missing %d, other family %d, wrong familyId %d, unknown %d, duplicates %d, sockets dropped %d\n",
 		len(o.latencies), o.expected, o.missing, o.misdelivered, o.wrongFamilyData, o.unknown, o.duplicates, r.droppedBefore)
 	fmt.Fprintf(w, "latency     POST → socket: p50 %s  p90 %s  p99 %s  max %s\n", ms(p50), ms(p90), ms(p99), ms(worst))
-	fmt.Fprintf(w, "POST        201 in p50 %s  p99 %s\n", ms(percentile(o.postLatencies, 0.5)), ms(percentile(o.postLatencies, 0.99)))
+	fmt.Fprintf(w, "POST        201 in p50 %s  p99 %s; spread first → last member of a family p50 %s  p99 %s\n",
+		ms(percentile(o.postLatencies, 0.5)), ms(percentile(o.postLatencies, 0.99)),
+		ms(percentile(o.spreads, 0.5)), ms(percentile(o.spreads, 0.99)))
 	fmt.Fprintf(w, "server RSS  idle %s; all open %s; during alerts max %s; after %s; peak (VmHWM) %s\n",
 		mb(r.idleRSS), mb(r.openRSS), mb(r.alertRSS), mb(r.afterRSS), mb(r.hwm))
 	fmt.Fprintf(w, "server mem  with all open: RSS %s; Go: %s\n", r.openSplit, r.openGo)
