@@ -99,11 +99,11 @@ type outcome struct {
 	latencies              []time.Duration // POST sent → socket received, one per (alert, member)
 	postLatencies          []time.Duration
 	spreads                []time.Duration // per alert: first member's delivery → last member's
-	missing                int // (alert, member) pairs never delivered
-	misdelivered           int // deliveries to a socket outside the alert's family
-	wrongFamilyData        int // deliveries whose data.familyId is not the socket's family
-	unknown                int // alert ids no POST of this run returned
-	duplicates             int // repeated (alert, member) deliveries
+	missing                int             // (alert, member) pairs never delivered
+	misdelivered           int             // deliveries to a socket outside the alert's family
+	wrongFamilyData        int             // deliveries whose data.familyId is not the socket's family
+	unknown                int             // alert ids no POST of this run returned
+	duplicates             int             // repeated (alert, member) deliveries
 }
 
 // tally matches every socket's receipts against the alerts raised.
