@@ -101,6 +101,7 @@ func New(mux *http.ServeMux, d Deps, cfg Config, extra ...Register) *Server {
 	s.registerAuth()
 	s.registerFamilies()
 	s.registerRecipients()
+	s.registerMedications()
 	for _, r := range extra {
 		r(s, s.api)
 	}
