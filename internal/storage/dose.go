@@ -475,7 +475,7 @@ func (db *DB) ScheduleForDay(ctx context.Context, recipientID string, day *carec
 		plans[m.ID] = plan
 		for _, t := range plan.DosesOn(d, loc) {
 			item := carecircle.ScheduledDose{MedicationID: m.ID, Name: m.Name, Dosage: m.Dosage,
-				LocalTime: carecircle.ClockOf(t, loc), ScheduledTime: t}
+				LocalTime: carecircle.ClockOf(t, loc), ScheduledTime: t.UTC()}
 			if j, ok := byDose[doseKey{m.ID, ms(t)}]; ok {
 				used[j] = true
 				item.Log = &logs[j]
