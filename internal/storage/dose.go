@@ -253,11 +253,16 @@ func (tx *Tx) changeSupply(ctx context.Context, m *medRow, s Scope, delta int) e
 	}
 	v := max(*m.CurrentSupply+delta, 0)
 	m.CurrentSupply = &v
-	if _, err := tx.ExecContext(ctx, `UPDATE medications SET current_supply = $1, updated_at = $2 WHERE id = $3`,
-		v, tx.now, m.ID); err != nil {
+	alerted, err := tx.refillState(ctx, m, s)
+	if err != nil {
+		return err
+	}
+	m.refillAlerted = alerted
+	if _, err := tx.ExecContext(ctx, `UPDATE medications SET current_supply = $1, refill_alerted = $2, updated_at = $3
+		WHERE id = $4`, v, boolInt(alerted), tx.now, m.ID); err != nil {
 		return fmt.Errorf("update supply: %w", err)
 	}
-	return tx.syncRefillAlert(ctx, m, s)
+	return nil
 }
 
 // doseEventData is medication.logged's payload: everything a notification
@@ -508,22 +513,28 @@ func (db *DB) ScheduleForDay(ctx context.Context, recipientID string, day *carec
 	return out, nil
 }
 
-// activeMedications reads a recipient's active medications; the caller has
-// checked access.
+// activeMedications reads what the schedule needs of a recipient's active
+// medications (in no particular order); the caller has checked access.
 func activeMedications(ctx context.Context, q querier, recipientID string) ([]carecircle.Medication, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+medicationColumns+` FROM medications x
-		WHERE x.care_recipient_id = $1 AND x.deactivated_at IS NULL ORDER BY x.created_at, x.id`, recipientID)
+	rows, err := q.QueryContext(ctx, `SELECT id, name, dosage, frequency, times, days_of_week, start_date, end_date
+		FROM medications WHERE care_recipient_id = $1 AND deactivated_at IS NULL`, recipientID)
 	if err != nil {
 		return nil, fmt.Errorf("schedule medications: %w", err)
 	}
 	defer rows.Close()
 	var out []carecircle.Medication
 	for rows.Next() {
-		m, err := scanMedication(rows)
-		if err != nil {
+		var m carecircle.Medication
+		var times, days string
+		var start, end sql.NullString
+		if err := rows.Scan(&m.ID, &m.Name, &m.Dosage, &m.Frequency, &times, &days, &start, &end); err != nil {
+			return nil, fmt.Errorf("schedule medications: %w", err)
+		}
+		if err := decodePlanLists(&m, times, days); err != nil {
 			return nil, err
 		}
-		out = append(out, m.Medication)
+		m.StartDate, m.EndDate = datePtr(start), datePtr(end)
+		out = append(out, m)
 	}
 	return out, rows.Err()
 }

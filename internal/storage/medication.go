@@ -42,15 +42,63 @@ func scanMedication(row interface{ Scan(...any) error }, extra ...any) (medRow, 
 	m.MinIntervalMinutes, m.MaxDosesPer24h = intPtr(interval), intPtr(maxDoses)
 	m.refillAlerted, m.IsActive = alerted != 0, !deactivated.Valid
 	m.CreatedAt, m.UpdatedAt = fromMS(created), fromMS(updated)
-	if err := json.Unmarshal([]byte(times), &m.Times); err != nil {
-		return m, fmt.Errorf("decode medication %s times: %w", m.ID, err)
-	}
-	if err := json.Unmarshal([]byte(days), &m.DaysOfWeek); err != nil {
-		return m, fmt.Errorf("decode medication %s days: %w", m.ID, err)
+	if err := decodePlanLists(&m.Medication, times, days); err != nil {
+		return m, err
 	}
 	m.StartDate, m.EndDate = datePtr(start), datePtr(end)
 	m.Normalize()
 	return m, nil
+}
+
+// decodePlanLists decodes the stored JSON lists of times and days. The
+// stored forms are always the simple ones medicationArgs writes
+// (["08:00","20:00"], [1,3]), which are split by hand: the schedule reads
+// them on every request. Anything else goes through encoding/json.
+func decodePlanLists(m *carecircle.Medication, times, days string) error {
+	if !splitJSONList(times, func(item string) bool {
+		if len(item) < 2 || item[0] != '"' || item[len(item)-1] != '"' || strings.ContainsAny(item[1:len(item)-1], `"\`) {
+			return false
+		}
+		m.Times = append(m.Times, item[1:len(item)-1])
+		return true
+	}) {
+		m.Times = nil
+		if err := json.Unmarshal([]byte(times), &m.Times); err != nil {
+			return fmt.Errorf("decode medication %s times: %w", m.ID, err)
+		}
+	}
+	if !splitJSONList(days, func(item string) bool {
+		if len(item) != 1 || item[0] < '0' || item[0] > '6' {
+			return false
+		}
+		m.DaysOfWeek = append(m.DaysOfWeek, time.Weekday(item[0]-'0'))
+		return true
+	}) {
+		m.DaysOfWeek = nil
+		if err := json.Unmarshal([]byte(days), &m.DaysOfWeek); err != nil {
+			return fmt.Errorf("decode medication %s days: %w", m.ID, err)
+		}
+	}
+	return nil
+}
+
+// splitJSONList calls item for each element of a flat JSON array without
+// nested commas and reports whether the list had that form and every item
+// was accepted.
+func splitJSONList(s string, item func(string) bool) bool {
+	if len(s) < 2 || s[0] != '[' || s[len(s)-1] != ']' {
+		return false
+	}
+	body := strings.TrimSpace(s[1 : len(s)-1])
+	if body == "" {
+		return true
+	}
+	for part := range strings.SplitSeq(body, ",") {
+		if !item(strings.TrimSpace(part)) {
+			return false
+		}
+	}
+	return true
 }
 
 func intPtr(v sql.NullInt64) *int {
@@ -187,25 +235,28 @@ func medicationEventData(m *carecircle.Medication, s Scope, extra map[string]any
 	return data
 }
 
-// syncRefillAlert keeps refill_alerted in step with the supply and records
-// medication.refill_needed when the supply has just reached the threshold:
-// once per low-supply episode, until the supply rises above it again.
-func (tx *Tx) syncRefillAlert(ctx context.Context, m *medRow, s Scope) error {
-	want := m.refillAlerted
+// refillState decides refill_alerted for the medication's current supply
+// and records medication.refill_needed when the supply has just reached the
+// threshold: once per low-supply episode, until the supply rises above it
+// again. It returns the flag to store.
+func (tx *Tx) refillState(ctx context.Context, m *medRow, s Scope) (bool, error) {
 	switch {
 	case !m.NeedsRefill():
-		want = false
+		return false, nil
 	case m.IsActive && !m.refillAlerted:
-		want = true
-		if err := tx.emit(ctx, carecircle.EventMedicationRefill, "/api/v1/medications/"+m.ID, s.FamilyID, s.RecipientID,
+		return true, tx.emit(ctx, carecircle.EventMedicationRefill, "/api/v1/medications/"+m.ID, s.FamilyID, s.RecipientID,
 			medicationEventData(&m.Medication, s, map[string]any{
 				"currentSupply": *m.CurrentSupply, "refillThreshold": *m.RefillThreshold,
-			})); err != nil {
-			return err
-		}
+			}))
 	}
-	if want == m.refillAlerted {
-		return nil
+	return m.refillAlerted, nil
+}
+
+// syncRefillAlert applies refillState to a medication just written.
+func (tx *Tx) syncRefillAlert(ctx context.Context, m *medRow, s Scope) error {
+	want, err := tx.refillState(ctx, m, s)
+	if err != nil || want == m.refillAlerted {
+		return err
 	}
 	m.refillAlerted = want
 	if _, err := tx.ExecContext(ctx, `UPDATE medications SET refill_alerted = $1 WHERE id = $2`, boolInt(want), m.ID); err != nil {
