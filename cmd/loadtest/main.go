@@ -41,6 +41,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	_ "time/tzdata"
@@ -127,29 +128,37 @@ func run(ctx context.Context, o options) error {
 	fmt.Printf("CareCircle load test — %s, GOMAXPROCS=%d, %d CPUs, embedded SQLite (WAL, synchronous=FULL) in %s\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.GOMAXPROCS(0), runtime.NumCPU(), dir)
 	fmt.Printf("each scenario: %s warm-up, then %s measured\n\n", o.warmup, o.duration)
-	fmt.Println("| scenario | offered | achieved | p50 | p90 | p99 | max | errors | target |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| scenario | offered | achieved | p50 | p90 | p99 | max | errors | CPU/req | target |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
 	var failed []string
 	for _, s := range strings.Split(o.scenarios, ",") {
 		var r result
+		var cpu0 time.Duration
+		measure := func() { cpu0 = cpuTime() }
 		switch strings.TrimSpace(s) {
 		case "open":
 			openLoop(o.logRate, o.warmup, 201, fx.logDose)
+			measure()
 			r = openLoop(o.logRate, o.duration, 201, fx.logDose)
 			r.name, r.offered = "log dose, open loop", fmt.Sprintf("%d req/s", o.logRate)
 			r.target, r.ok = "p99 ≤ 10 ms", r.p(0.99) <= 10*time.Millisecond && r.errors() == 0
 		case "closed":
 			closedLoop(o.conns, o.warmup, 201, fx.logDose)
+			measure()
 			r = closedLoop(o.conns, o.duration, 201, fx.logDose)
 			r.name, r.offered = "log dose, closed loop", fmt.Sprintf("%d conns", o.conns)
 			r.target, r.ok = "≥ 2,000 req/s", r.rate() >= 2000 && r.errors() == 0
 		case "schedule":
 			openLoop(o.scheduleRate, o.warmup, 200, fx.readSchedule)
+			measure()
 			r = openLoop(o.scheduleRate, o.duration, 200, fx.readSchedule)
 			r.name, r.offered = "today's schedule, open loop", fmt.Sprintf("%d req/s", o.scheduleRate)
 			r.target, r.ok = "p99 ≤ 5 ms", r.p(0.99) <= 5*time.Millisecond && r.errors() == 0
 		default:
 			return fmt.Errorf("unknown scenario %q", s)
+		}
+		if n := len(r.latencies); n > 0 {
+			r.cpuPerReq = (cpuTime() - cpu0) / time.Duration(n)
 		}
 		fmt.Println(r.row())
 		if !r.ok {
@@ -408,6 +417,7 @@ type result struct {
 	wantStatus            int
 	transportErrors       int
 	elapsed               time.Duration
+	cpuPerReq             time.Duration // process CPU (server and load generator) per request
 }
 
 func (r *result) p(q float64) time.Duration {
@@ -435,8 +445,8 @@ func (r *result) row() string {
 	if !r.ok {
 		verdict = "MISSED"
 	}
-	return fmt.Sprintf("| %s | %s | %.0f req/s | %s | %s | %s | %s | %d | %s: %s |", r.name, r.offered, r.rate(),
-		ms(r.p(0.50)), ms(r.p(0.90)), ms(r.p(0.99)), ms(r.p(1)), r.errors(), r.target, verdict)
+	return fmt.Sprintf("| %s | %s | %.0f req/s | %s | %s | %s | %s | %d | %d µs | %s: %s |", r.name, r.offered, r.rate(),
+		ms(r.p(0.50)), ms(r.p(0.90)), ms(r.p(0.99)), ms(r.p(1)), r.errors(), r.cpuPerReq.Microseconds(), r.target, verdict)
 }
 
 // collector gathers latencies and statuses from many goroutines.
@@ -512,4 +522,13 @@ func closedLoop(conns int, d time.Duration, want int, send func() (int, error)) 
 	}
 	wg.Wait()
 	return col.finish(time.Since(start), want)
+}
+
+// cpuTime is the CPU time (user and system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -32,11 +32,12 @@ type groupCommitter struct {
 }
 
 type writeReq struct {
-	ctx    context.Context
-	fn     func(tx *Tx) error
-	err    error
-	events []carecircle.Event
-	answer chan struct{}
+	ctx      context.Context
+	fn       func(tx *Tx) error
+	err      error
+	panicked any // fn panicked: re-raised in the caller's goroutine
+	events   []carecircle.Event
+	answer   chan struct{}
 }
 
 func newGroupCommitter(db *DB) *groupCommitter {
@@ -61,6 +62,9 @@ func (g *groupCommitter) write(ctx context.Context, fn func(tx *Tx) error) error
 		return errClosed
 	}
 	<-r.answer
+	if r.panicked != nil {
+		panic(r.panicked)
+	}
 	if r.err == nil && len(r.events) > 0 && g.db.OnCommit != nil {
 		g.db.OnCommit(r.events)
 	}
@@ -126,7 +130,7 @@ func (g *groupCommitter) run(batch []*writeReq) {
 		}
 		tx := &Tx{Tx: sqlTx, db: g.db}
 		tx.now, tx.nowT = g.db.now()
-		r.err = r.fn(tx)
+		r.err = r.call(tx)
 		switch {
 		case r.err != nil && alone:
 			_ = sqlTx.Rollback()
@@ -159,4 +163,16 @@ func (g *groupCommitter) run(batch []*writeReq) {
 	if err := sqlTx.Commit(); err != nil {
 		fail(fmt.Errorf("commit: %w", err))
 	}
+}
+
+// call runs the request's fn, turning a panic into an error for the batch
+// (the committer must survive it) and keeping the value for the caller.
+func (r *writeReq) call(tx *Tx) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			r.panicked = v
+			err = fmt.Errorf("write panicked: %v", v)
+		}
+	}()
+	return r.fn(tx)
 }
