@@ -54,12 +54,9 @@ func (o Optional[T]) applyTo(dst **T) {
 	}
 }
 
-// MedicationFields are the writable fields of a medication. In PATCH,
-// absent fields keep their value and null clears an optional one.
-type MedicationFields struct {
-	Name         *string          `json:"name,omitempty" maxLength:"200"`
-	Dosage       *string          `json:"dosage,omitempty" maxLength:"100"`
-	Frequency    *string          `json:"frequency,omitempty" enum:"ONCE_DAILY,TWICE_DAILY,THREE_TIMES_DAILY,FOUR_TIMES_DAILY,WEEKLY,AS_NEEDED"`
+// MedicationPlanFields are the optional writable fields of a medication. In
+// PATCH, absent fields keep their value and null clears an optional one.
+type MedicationPlanFields struct {
 	Times        []string         `json:"times,omitempty" maxItems:"24" doc:"Dose times \"HH:MM\" in the care recipient's time zone: 1, 2, 3 or 4 for the daily frequencies, 1 to 4 for WEEKLY, none for AS_NEEDED"`
 	DaysOfWeek   []any            `json:"daysOfWeek,omitempty" maxItems:"7" doc:"WEEKLY only: integers 0-6 (Sunday = 0) and/or day names (\"MON\", \"Monday\"); returned as integers"`
 	Instructions Optional[string] `json:"instructions,omitempty" maxLength:"2000"`
@@ -71,6 +68,23 @@ type MedicationFields struct {
 	EndDate            Optional[string] `json:"endDate,omitempty" maxLength:"10" doc:"YYYY-MM-DD; no doses after"`
 	MinIntervalMinutes Optional[int]    `json:"minIntervalMinutes,omitempty" minimum:"1" maximum:"10080" doc:"AS_NEEDED only: least time between GIVEN doses"`
 	MaxDosesPer24h     Optional[int]    `json:"maxDosesPer24h,omitempty" minimum:"1" maximum:"48" doc:"AS_NEEDED only: most GIVEN doses in any 24 hours"`
+}
+
+// NewMedicationFields is the body of POST /care-recipients/{id}/medications.
+type NewMedicationFields struct {
+	Name      string `json:"name" maxLength:"200"`
+	Dosage    string `json:"dosage" maxLength:"100"`
+	Frequency string `json:"frequency" enum:"ONCE_DAILY,TWICE_DAILY,THREE_TIMES_DAILY,FOUR_TIMES_DAILY,WEEKLY,AS_NEEDED"`
+	MedicationPlanFields
+}
+
+// MedicationFields is the body of PATCH /medications/{id}.
+type MedicationFields struct {
+	Name      *string `json:"name,omitempty" maxLength:"200"`
+	Dosage    *string `json:"dosage,omitempty" maxLength:"100"`
+	Frequency *string `json:"frequency,omitempty" enum:"ONCE_DAILY,TWICE_DAILY,THREE_TIMES_DAILY,FOUR_TIMES_DAILY,WEEKLY,AS_NEEDED"`
+	IsActive  *bool   `json:"isActive,omitempty" doc:"false deactivates (like DELETE), true reactivates"`
+	MedicationPlanFields
 }
 
 // apply copies the set fields onto m and reports malformed days and dates.
@@ -95,6 +109,14 @@ func (f *MedicationFields) apply(m *carecircle.Medication, p *carecircle.Problem
 			m.MinIntervalMinutes, m.MaxDosesPer24h = nil, nil
 		}
 	}
+	if f.IsActive != nil {
+		m.IsActive = *f.IsActive
+	}
+	f.MedicationPlanFields.apply(m, p)
+}
+
+// apply copies the set fields onto m.
+func (f *MedicationPlanFields) apply(m *carecircle.Medication, p *carecircle.Problems) {
 	if f.Times != nil {
 		m.Times = f.Times
 	}
@@ -155,15 +177,12 @@ func parseDaysOfWeek(in []any, p *carecircle.Problems) []time.Weekday {
 
 type createMedicationInput struct {
 	ID   string `path:"id" maxLength:"64"`
-	Body MedicationFields
+	Body NewMedicationFields
 }
 
 type patchMedicationInput struct {
 	ID   string `path:"id" maxLength:"64"`
-	Body struct {
-		MedicationFields
-		IsActive *bool `json:"isActive,omitempty" doc:"false deactivates (like DELETE), true reactivates"`
-	}
+	Body MedicationFields
 }
 
 type listMedicationsInput struct {
@@ -224,9 +243,9 @@ func (s *Server) listMedications(ctx context.Context, in *listMedicationsInput) 
 }
 
 func (s *Server) createMedication(ctx context.Context, in *createMedicationInput) (*Body[carecircle.Medication], error) {
-	var m carecircle.Medication
+	m := carecircle.Medication{Name: in.Body.Name, Dosage: in.Body.Dosage, Frequency: in.Body.Frequency}
 	var p carecircle.Problems
-	in.Body.apply(&m, &p)
+	in.Body.MedicationPlanFields.apply(&m, &p)
 	if err := p.Err(); err != nil {
 		return nil, err
 	}
@@ -243,9 +262,6 @@ func (s *Server) updateMedication(ctx context.Context, in *patchMedicationInput)
 	m, err := s.db.UpdateMedication(ctx, in.ID, func(m *carecircle.Medication) error {
 		var p carecircle.Problems
 		in.Body.apply(m, &p)
-		if in.Body.IsActive != nil {
-			m.IsActive = *in.Body.IsActive
-		}
 		return p.Err()
 	})
 	return &Body[carecircle.Medication]{Body: m}, err
