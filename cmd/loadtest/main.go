@@ -60,9 +60,9 @@ func main() {
 	flag.IntVar(&o.scheduleRate, "schedule-rate", 1000, "open-loop schedule reads per second")
 	flag.StringVar(&o.scenarios, "scenarios", "open,closed,schedule", "comma-separated scenarios to run")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phases to this file")
-	flag.StringVar(&o.dir, "dir", "", "DATA_DIR to use (default: a fresh temporary directory, removed afterwards)")
+	flag.StringVar(&o.dir, "dir", "", "empty DATA_DIR to use and keep (default: a fresh temporary directory, removed afterwards)")
 	flag.Parse()
-	if err := run(context.Background(), o); err != nil {
+	if err := run(context.Background(), o, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "loadtest:", err)
 		os.Exit(1)
 	}
@@ -74,7 +74,7 @@ type options struct {
 	scenarios, cpuProfile, dir   string
 }
 
-func run(ctx context.Context, o options) error {
+func run(ctx context.Context, o options, w io.Writer) error {
 	dir := o.dir
 	if dir == "" {
 		d, err := os.MkdirTemp("", "carecircle-loadtest-")
@@ -108,7 +108,7 @@ func run(ctx context.Context, o options) error {
 
 	c := &client{base: "http://" + ln.Addr().String() + "/api/v1", http: &http.Client{Transport: &http.Transport{
 		MaxIdleConns: 4096, MaxIdleConnsPerHost: 4096, IdleConnTimeout: time.Minute}}}
-	fx, err := setUp(c, o)
+	fx, err := setUp(c, o, w)
 	if err != nil {
 		return fmt.Errorf("set up: %w", err)
 	}
@@ -125,18 +125,18 @@ func run(ctx context.Context, o options) error {
 		defer pprof.StopCPUProfile()
 	}
 
-	fmt.Printf("CareCircle load test — %s, GOMAXPROCS=%d, %d CPUs, embedded SQLite (WAL, synchronous=FULL) in %s\n",
+	fmt.Fprintf(w, "CareCircle load test — %s, GOMAXPROCS=%d, %d CPUs, embedded SQLite (WAL, synchronous=FULL) in %s\n",
 		time.Now().UTC().Format("2006-01-02"), runtime.GOMAXPROCS(0), runtime.NumCPU(), dir)
-	fmt.Printf("each scenario: %s warm-up, then %s measured\n", o.warmup, o.duration)
+	fmt.Fprintf(w, "each scenario: %s warm-up, then %s measured\n", o.warmup, o.duration)
 	if p50, p99, worst, err := fsyncProbe(dir); err == nil {
 		// Every acknowledged log waits for one fsync; a slow or shared disk
 		// shows up in the log latencies, so say how this one behaves.
-		fmt.Printf("disk: 16 KiB write+fsync in DATA_DIR p50 %.2f ms, p99 %.2f ms, max %.2f ms (200 samples)\n",
+		fmt.Fprintf(w, "disk: 16 KiB write+fsync in DATA_DIR p50 %.2f ms, p99 %.2f ms, max %.2f ms (200 samples)\n",
 			ms(p50), ms(p99), ms(worst))
 	}
-	fmt.Println()
-	fmt.Println("| scenario | offered | achieved | p50 | p90 | p99 | max | errors | CPU/req | target |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| scenario | offered | achieved | p50 | p90 | p99 | max | errors | CPU/req | target |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
 	var failed []string
 	for _, s := range strings.Split(o.scenarios, ",") {
 		var r result
@@ -167,22 +167,22 @@ func run(ctx context.Context, o options) error {
 		if n := len(r.latencies); n > 0 {
 			r.cpuPerReq = (cpuTime() - cpu0) / time.Duration(n)
 		}
-		fmt.Println(r.row())
+		fmt.Fprintln(w, r.row())
 		if !r.ok {
 			failed = append(failed, r.name)
 		}
 		for status, n := range r.byStatus {
 			if status != r.wantStatus {
-				fmt.Printf("    %s: %d responses with status %d\n", r.name, n, status)
+				fmt.Fprintf(w, "    %s: %d responses with status %d\n", r.name, n, status)
 			}
 		}
 	}
 	if err := fx.verify(); err != nil {
 		return fmt.Errorf("verify: %w", err)
 	}
-	fmt.Printf("\nverified: %d doses logged through the API are all stored, each exactly once, and each took one unit of supply\n", fx.logged.Load())
+	fmt.Fprintf(w, "\nverified: %d doses logged through the API are all stored, each exactly once, and each took one unit of supply\n", fx.logged.Load())
 	if len(failed) > 0 {
-		fmt.Printf("targets missed: %s\n", strings.Join(failed, "; "))
+		fmt.Fprintf(w, "targets missed: %s\n", strings.Join(failed, "; "))
 	}
 	return nil
 }
@@ -270,7 +270,7 @@ const (
 	initSupply = 100000
 )
 
-func setUp(c *client, o options) (*fixture, error) {
+func setUp(c *client, o options, w io.Writer) (*fixture, error) {
 	var reg struct {
 		AccessToken string `json:"accessToken"`
 	}
@@ -373,7 +373,7 @@ func setUp(c *client, o options) (*fixture, error) {
 	if err := c.must(200, "GET", fx.scheduleReq, nil, &sch); err != nil {
 		return nil, err
 	}
-	fmt.Printf("fixture: %d medications × 4 doses × %d days = %d fresh doses to log; schedule of %d doses over 8 medications\n",
+	fmt.Fprintf(w, "fixture: %d medications × 4 doses × %d days = %d fresh doses to log; schedule of %d doses over 8 medications\n",
 		logMeds, daysBack, len(fx.doses), len(sch.Items))
 	return fx, nil
 }
