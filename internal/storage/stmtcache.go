@@ -20,7 +20,7 @@ import (
 
 // maxCachedStmts bounds each connection's cache; queries built at run time
 // (IN lists of varying length) beyond it are prepared and closed as before.
-const maxCachedStmts = 256
+const maxCachedStmts = 128
 
 // openSQLite opens a pool of SQLite connections with statement caches.
 func openSQLite(dsn string) (*sql.DB, error) {
