@@ -135,13 +135,14 @@ func run(ctx context.Context, o options, w io.Writer) error {
 			ms(p50), ms(p99), ms(worst))
 	}
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| scenario | offered | achieved | p50 | p90 | p99 | max | errors | CPU/req | target |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Fprintln(w, "| scenario | offered | achieved | p50 | p90 | p99 | max | errors | CPU/req | disk fsync p99 / max meanwhile | target |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	var failed []string
 	for _, s := range strings.Split(o.scenarios, ",") {
 		var r result
 		var cpu0 time.Duration
-		measure := func() { cpu0 = cpuTime() }
+		var disk *diskWatch
+		measure := func() { cpu0, disk = cpuTime(), watchDisk(dir) }
 		switch strings.TrimSpace(s) {
 		case "open":
 			openLoop(o.logRate, o.warmup, 201, fx.logDose)
@@ -167,6 +168,7 @@ func run(ctx context.Context, o options, w io.Writer) error {
 		if n := len(r.latencies); n > 0 {
 			r.cpuPerReq = (cpuTime() - cpu0) / time.Duration(n)
 		}
+		r.diskP99, r.diskMax = disk.finish()
 		fmt.Fprintln(w, r.row())
 		if !r.ok {
 			failed = append(failed, r.name)
@@ -425,6 +427,7 @@ type result struct {
 	transportErrors       int
 	elapsed               time.Duration
 	cpuPerReq             time.Duration // process CPU (server and load generator) per request
+	diskP99, diskMax      time.Duration // an independent small fsync, sampled during the scenario
 }
 
 func (r *result) p(q float64) time.Duration {
@@ -452,8 +455,9 @@ func (r *result) row() string {
 	if !r.ok {
 		verdict = "MISSED"
 	}
-	return fmt.Sprintf("| %s | %s | %.0f req/s | %s | %s | %s | %s | %d | %d µs | %s: %s |", r.name, r.offered, r.rate(),
-		ms(r.p(0.50)), ms(r.p(0.90)), ms(r.p(0.99)), ms(r.p(1)), r.errors(), r.cpuPerReq.Microseconds(), r.target, verdict)
+	return fmt.Sprintf("| %s | %s | %.0f req/s | %s | %s | %s | %s | %d | %d µs | %s / %s | %s: %s |", r.name, r.offered, r.rate(),
+		ms(r.p(0.50)), ms(r.p(0.90)), ms(r.p(0.99)), ms(r.p(1)), r.errors(), r.cpuPerReq.Microseconds(),
+		ms(r.diskP99), ms(r.diskMax), r.target, verdict)
 }
 
 // collector gathers latencies and statuses from many goroutines.
@@ -564,4 +568,56 @@ func fsyncProbe(dir string) (p50, p99, worst time.Duration, err error) {
 	}
 	slices.Sort(ds)
 	return ds[len(ds)/2], ds[len(ds)*99/100], ds[len(ds)-1], nil
+}
+
+// diskWatch samples the latency of a small write+fsync in DATA_DIR every
+// 20 ms while a scenario runs, so a latency tail caused by the disk (shared
+// with other work on the machine) can be told from one caused by the server.
+type diskWatch struct {
+	stop chan struct{}
+	done chan []time.Duration
+}
+
+func watchDisk(dir string) *diskWatch {
+	d := &diskWatch{stop: make(chan struct{}), done: make(chan []time.Duration, 1)}
+	go func() {
+		var ds []time.Duration
+		defer func() { d.done <- ds }()
+		f, err := os.CreateTemp(dir, "fsync-watch-")
+		if err != nil {
+			return
+		}
+		defer os.Remove(f.Name())
+		defer f.Close()
+		buf := make([]byte, 4<<10)
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-d.stop:
+				return
+			case <-tick.C:
+			}
+			t := time.Now()
+			if _, err := f.WriteAt(buf, 0); err != nil {
+				return
+			}
+			if err := f.Sync(); err != nil {
+				return
+			}
+			ds = append(ds, time.Since(t))
+		}
+	}()
+	return d
+}
+
+// finish stops sampling and returns the p99 and the worst fsync seen.
+func (d *diskWatch) finish() (p99, worst time.Duration) {
+	close(d.stop)
+	ds := <-d.done
+	if len(ds) == 0 {
+		return 0, 0
+	}
+	slices.Sort(ds)
+	return ds[len(ds)*99/100], ds[len(ds)-1]
 }
