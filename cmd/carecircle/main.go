@@ -29,13 +29,13 @@ import (
 )
 
 func main() {
-	cmd := "serve"
+	cmd, args := "serve", []string(nil)
 	if len(os.Args) > 1 {
-		cmd = os.Args[1]
+		cmd, args = os.Args[1], os.Args[2:]
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, cmd, os.Args[2:]); err != nil {
+	if err := run(ctx, cmd, args); err != nil {
 		fmt.Fprintln(os.Stderr, "carecircle:", err)
 		os.Exit(1)
 	}
@@ -110,7 +110,7 @@ func serve(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
 }
 
 func worker(ctx context.Context, cfg config.Config, logger *slog.Logger) error {
-	a, err := app.New(ctx, cfg, app.Options{Logger: logger})
+	a, err := app.New(ctx, cfg, app.Options{Logger: logger, Worker: true})
 	if err != nil {
 		return err
 	}

@@ -102,6 +102,11 @@ func New(mux *http.ServeMux, d Deps, cfg Config, extra ...Register) *Server {
 	s.registerFamilies()
 	s.registerRecipients()
 	s.registerMedications()
+	s.registerAudit()
+	s.registerAppointments()
+	s.registerTimeline()
+	s.registerShifts()
+	s.registerEmergency()
 	for _, r := range extra {
 		r(s, s.api)
 	}

@@ -139,17 +139,19 @@ func fieldMessage(d *huma.ErrorDetail) string {
 		{"expected integer", "must be an integer"},
 		{"expected number", "must be a number"},
 		{"expected boolean", "must be a boolean"},
+		{"expected array length >= ", "must have at least "},
+		{"expected array length <= ", "must have at most "},
 		{"expected array", "must be an array"},
 		{"expected object", "must be an object"},
 		{"expected length >= ", "must be at least "},
 		{"expected length <= ", "must be at most "},
 		{"expected number >= ", "must not be less than "},
 		{"expected number <= ", "must not be greater than "},
-		{"expected array length >= ", "must have at least "},
-		{"expected array length <= ", "must have at most "},
 		{"expected value to be one of ", "must be one of "},
 		{"unexpected property", "is not a known field"},
 	}
+	// Longest prefix first: "expected number <= " before "expected number".
+	sort.Slice(replacements, func(i, j int) bool { return len(replacements[i].from) > len(replacements[j].from) })
 	for _, r := range replacements {
 		if strings.HasPrefix(msg, r.from) {
 			msg = r.to + strings.TrimPrefix(msg, r.from)

@@ -36,6 +36,7 @@ func init() {
 		isoCase{"DELETE", "/api/v1/families/{family}/members/{member}", nil, 0},
 		isoCase{"POST", "/api/v1/families/{family}/invites", map[string]any{"email": "spy@example.com", "role": "ADMIN"}, 0},
 		isoCase{"GET", "/api/v1/families/{family}/invites", nil, 200},
+		isoCase{"GET", "/api/v1/families/{family}/audit", nil, 200},
 		isoCase{"DELETE", "/api/v1/families/{family}/invites/{invite}", nil, 0},
 		isoCase{"GET", "/api/v1/care-recipients/{recipient}", nil, 200},
 		isoCase{"PATCH", "/api/v1/care-recipients/{recipient}", map[string]any{"notes": "hijacked"}, 0},

@@ -290,26 +290,15 @@ func (s *Server) logDose(ctx context.Context, in *logDoseInput) (*Body[carecircl
 		d.Notes = *in.Body.Notes
 	}
 	if in.Body.ScheduledTime != nil {
-		t, err := parseInstant(*in.Body.ScheduledTime)
-		if err != nil {
-			return nil, carecircle.Invalid("scheduledTime must be an RFC 3339 time such as 2026-03-08T13:00:00Z")
+		var p carecircle.Problems
+		t := parseInstant(&p, "scheduledTime", strings.TrimSpace(*in.Body.ScheduledTime))
+		if err := p.Err(); err != nil {
+			return nil, err
 		}
 		d.ScheduledTime = &t
 	}
 	l, err := s.db.LogDose(ctx, in.ID, d)
 	return &Body[carecircle.DoseLog]{Body: l}, err
-}
-
-// parseInstant reads an RFC 3339 time with an explicit offset.
-func parseInstant(s string) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
-	if err != nil {
-		return t, err
-	}
-	if y := t.UTC().Year(); y < 1900 || y > 2999 {
-		return t, carecircle.Invalid("scheduledTime is out of range")
-	}
-	return t.UTC(), nil
 }
 
 func (s *Server) doseHistory(ctx context.Context, in *historyInput) (*Body[List[carecircle.DoseLog]], error) {

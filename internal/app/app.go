@@ -21,6 +21,8 @@ import (
 	"github.com/carecircle/carecircle/internal/api"
 	"github.com/carecircle/carecircle/internal/auth"
 	"github.com/carecircle/carecircle/internal/config"
+	"github.com/carecircle/carecircle/internal/events"
+	"github.com/carecircle/carecircle/internal/realtime"
 	"github.com/carecircle/carecircle/internal/storage"
 )
 
@@ -33,6 +35,8 @@ type Options struct {
 	Logger *slog.Logger     // default: slog.Default()
 	// QuietLogs logs only failed requests (load tests).
 	QuietLogs bool
+	// Worker builds a process without HTTP clients: no WebSocket fan-out.
+	Worker bool
 }
 
 // App is one CareCircle process.
@@ -43,6 +47,11 @@ type App struct {
 	Logger   *slog.Logger
 	Clock    carecircle.Clock
 	Registry *prometheus.Registry
+	Bus      events.Bus
+	Hub      *realtime.Hub
+
+	relay       *events.Relay
+	eventsReady chan struct{}
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -56,7 +65,8 @@ type App struct {
 // New opens the database, applies migrations and builds the process. Call
 // Start to run background work and Serve to accept HTTP.
 func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
-	a := &App{Cfg: cfg, Logger: opts.Logger, Clock: opts.Clock, Registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	a := &App{Cfg: cfg, Logger: opts.Logger, Clock: opts.Clock, Registry: prometheus.NewRegistry(), mux: http.NewServeMux(),
+		eventsReady: make(chan struct{})}
 	if a.Logger == nil {
 		a.Logger = slog.Default()
 	}
@@ -104,6 +114,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	})
 	a.mux.HandleFunc("GET /readyz", a.ready)
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
+	if err := a.setupEvents(opts.Worker); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.handler = a.API.Wrap(a.mux)
 	return a, nil
 }
@@ -121,6 +135,9 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(`{"status":"ready","database":"up"}`))
 }
 
+// EventsReady is closed once the event bus is connected and consuming.
+func (a *App) EventsReady() <-chan struct{} { return a.eventsReady }
+
 // Handler is the whole HTTP surface: web UI, API, docs, health and metrics.
 func (a *App) Handler() http.Handler { return a.handler }
 
@@ -128,7 +145,7 @@ func (a *App) Handler() http.Handler { return a.handler }
 // jobs) until Close.
 func (a *App) Start(ctx context.Context) {
 	ctx, a.cancel = context.WithCancel(ctx)
-	_ = ctx
+	a.goBackground(ctx, "events", a.runEvents)
 }
 
 func (a *App) goBackground(ctx context.Context, name string, run func(context.Context) error) {
@@ -168,6 +185,9 @@ func (a *App) Close() error {
 		a.cancel()
 	}
 	a.wg.Wait()
+	if a.Hub != nil {
+		a.Hub.Close()
+	}
 	var err error
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		err = errors.Join(err, a.closers[i]())

@@ -363,7 +363,7 @@ func (db *DB) UpdateMedication(ctx context.Context, id string, apply func(*carec
 		if err := m.Validate(); err != nil {
 			return err
 		}
-		changes := changedFields(&before, &m.Medication)
+		changes := medicationChanges(&before, &m.Medication)
 		if len(changes) == 0 {
 			out = m.Medication
 			return nil
@@ -410,8 +410,8 @@ func (db *DB) DeactivateMedication(ctx context.Context, id string) error {
 	return err
 }
 
-// changedFields names the JSON fields that differ between two medications.
-func changedFields(a, b *carecircle.Medication) []string {
+// medicationChanges names the JSON fields that differ between two medications.
+func medicationChanges(a, b *carecircle.Medication) []string {
 	var out []string
 	va, vb := reflect.ValueOf(*a), reflect.ValueOf(*b)
 	t := va.Type()

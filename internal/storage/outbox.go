@@ -2,6 +2,8 @@ package storage
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -39,9 +41,22 @@ type OutboxEntry struct {
 // sweep leaves fresh events to the instance that wrote them.
 func (db *DB) Unrelayed(ctx context.Context, limit int, olderThan time.Duration) ([]OutboxEntry, error) {
 	cutoff := ms(db.Clock.Now().Add(-olderThan))
-	rows, err := db.w.QueryContext(ctx, `SELECT seq, id, type, source, family_id, care_recipient_id,
+	return db.scanOutbox(ctx, `SELECT seq, id, type, source, family_id, care_recipient_id,
 		actor_id, session_id, occurred_at, data FROM events
 		WHERE relayed_at IS NULL AND occurred_at <= $1 ORDER BY seq LIMIT $2`, cutoff, limit)
+}
+
+// EventsAfter returns up to limit events with seq greater than after, in
+// order. In embedded mode the outbox is the event log consumers read: SQLite
+// commits one writer at a time, so seq order is commit order and a reader
+// never skips an event that commits later.
+func (db *DB) EventsAfter(ctx context.Context, after int64, limit int) ([]OutboxEntry, error) {
+	return db.scanOutbox(ctx, `SELECT seq, id, type, source, family_id, care_recipient_id,
+		actor_id, session_id, occurred_at, data FROM events WHERE seq > $1 ORDER BY seq LIMIT $2`, after, limit)
+}
+
+func (db *DB) scanOutbox(ctx context.Context, query string, args ...any) ([]OutboxEntry, error) {
+	rows, err := db.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read outbox: %w", err)
 	}
@@ -60,6 +75,44 @@ func (db *DB) Unrelayed(ctx context.Context, limit int, olderThan time.Duration)
 		out = append(out, OutboxEntry{Seq: seq, Event: e})
 	}
 	return out, rows.Err()
+}
+
+// LastEventSeq returns the newest event's sequence number (0 when empty).
+func (db *DB) LastEventSeq(ctx context.Context) (int64, error) {
+	var seq sql.NullInt64
+	err := db.r.QueryRowContext(ctx, `SELECT MAX(seq) FROM events`).Scan(&seq)
+	return seq.Int64, err
+}
+
+// ConsumerOffset returns how far a durable consumer has read the log.
+func (db *DB) ConsumerOffset(ctx context.Context, consumer string) (seq int64, found bool, err error) {
+	err = db.r.QueryRowContext(ctx, `SELECT seq FROM consumer_offsets WHERE consumer = $1`, consumer).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	return seq, err == nil, err
+}
+
+// SetConsumerOffset records that a consumer handled every event up to seq.
+func (db *DB) SetConsumerOffset(ctx context.Context, consumer string, seq int64) error {
+	now, _ := db.now()
+	_, err := db.w.ExecContext(ctx, `INSERT INTO consumer_offsets (consumer, seq, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at`, consumer, seq, now)
+	if err != nil {
+		return fmt.Errorf("consumer offset: %w", err)
+	}
+	return nil
+}
+
+// PruneConsumed deletes events older than the cutoff that every durable
+// consumer has read (embedded mode).
+func (db *DB) PruneConsumed(ctx context.Context, before time.Time) (int64, error) {
+	res, err := db.w.ExecContext(ctx, `DELETE FROM events WHERE occurred_at < $1
+		AND seq <= (SELECT COALESCE(MIN(seq), 0) FROM consumer_offsets)`, ms(before))
+	if err != nil {
+		return 0, fmt.Errorf("prune outbox: %w", err)
+	}
+	return res.RowsAffected()
 }
 
 // MarkRelayed records that the events with these ids reached the bus.
