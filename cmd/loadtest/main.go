@@ -7,6 +7,7 @@
 //
 //	go run ./cmd/loadtest                       # all three scenarios, 10 s each
 //	go run ./cmd/loadtest -duration 30s -scenarios open,closed
+//	go run ./cmd/loadtest -repeat 3             # each scenario three times, every run reported
 //	go run ./cmd/loadtest -cpuprofile cpu.out   # then: go tool pprof cpu.out
 //
 // Scenarios (DESIGN §5 targets in brackets):
@@ -60,6 +61,7 @@ func main() {
 	flag.IntVar(&o.conns, "conns", 32, "connections of the closed-loop scenario")
 	flag.IntVar(&o.scheduleRate, "schedule-rate", 1000, "open-loop schedule reads per second")
 	flag.StringVar(&o.scenarios, "scenarios", "open,closed,schedule", "comma-separated scenarios to run")
+	flag.IntVar(&o.repeat, "repeat", 1, "run the scenarios this many times (each run is reported)")
 	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of the measured phases to this file")
 	flag.StringVar(&o.dir, "dir", "", "empty DATA_DIR to use and keep (default: a fresh temporary directory, removed afterwards)")
 	flag.Parse()
@@ -72,6 +74,7 @@ func main() {
 type options struct {
 	duration, warmup             time.Duration
 	logRate, conns, scheduleRate int
+	repeat                       int
 	scenarios, cpuProfile, dir   string
 }
 
@@ -140,7 +143,11 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|")
 	var failed []string
 	var drains []string
-	for i, s := range strings.Split(o.scenarios, ",") {
+	var runs []string
+	for range max(o.repeat, 1) {
+		runs = append(runs, strings.Split(o.scenarios, ",")...)
+	}
+	for i, s := range runs {
 		if i > 0 {
 			// Start each scenario with the event consumers caught up, so it
 			// doesn't pay for the previous one's backlog.
@@ -199,7 +206,17 @@ func run(ctx context.Context, o options, w io.Writer) error {
 	}
 	fmt.Fprintf(w, "\nverified: %d doses logged through the API are all stored, each exactly once, and each took one unit of supply\n", fx.logged.Load())
 	if len(failed) > 0 {
-		fmt.Fprintf(w, "targets missed: %s\n", strings.Join(failed, "; "))
+		counts := map[string]int{}
+		var names []string
+		for _, f := range failed {
+			if counts[f]++; counts[f] == 1 {
+				names = append(names, f)
+			}
+		}
+		for i, n := range names {
+			names[i] = fmt.Sprintf("%s (%d of %d runs)", n, counts[n], max(o.repeat, 1))
+		}
+		fmt.Fprintf(w, "targets missed: %s\n", strings.Join(names, "; "))
 	}
 	return nil
 }
@@ -351,7 +368,7 @@ func setUp(c *client, o options, w io.Writer) (*fixture, error) {
 			break
 		}
 	}
-	need := (o.logRate + 4000) * int((o.duration+o.warmup)/time.Second+1)
+	need := (o.logRate + 5000) * int((o.duration+o.warmup)/time.Second+1) * max(o.repeat, 1)
 	if len(fx.doses) < need {
 		return nil, fmt.Errorf("only %d fresh doses for up to %d logs; shorten -duration", len(fx.doses), need)
 	}
