@@ -149,7 +149,7 @@ func (tx *Tx) Now() time.Time { return tx.nowT }
 // roll back as a unit, and write returns only once they are durable.
 func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
 	if db.commits != nil {
-		return db.commits.write(ctx, fn)
+		return db.commits.write(ctx, fn, false)
 	}
 	sqlTx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
@@ -168,6 +168,16 @@ func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
 		db.OnCommit(tx.events)
 	}
 	return nil
+}
+
+// writeBackground is write for work no request is waiting on (event
+// consumers): on SQLite it may wait a few milliseconds to share a request's
+// commit instead of paying for its own (see groupcommit.go).
+func (db *DB) writeBackground(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.commits != nil {
+		return db.commits.write(ctx, fn, true)
+	}
+	return db.write(ctx, fn)
 }
 
 // isUniqueViolation reports whether err is a unique-constraint failure in

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/carecircle/carecircle"
 )
@@ -23,12 +24,24 @@ import (
 // maxBatch bounds how many requests share one transaction.
 const maxBatch = 64
 
+// Background writes (the audit consumer's) are acknowledged to nobody in a
+// hurry. While requests are writing (one seen within piggybackWindow), a
+// background write waits up to piggybackWait for the next request's commit
+// to share its fsync, rather than costing the disk a commit of its own;
+// when the store is quiet it commits at once, so a backlog drains fast.
+const (
+	piggybackWindow = 20 * time.Millisecond
+	piggybackWait   = 3 * time.Millisecond
+)
+
 type groupCommitter struct {
-	db    *DB
-	reqs  chan *writeReq
-	stop  chan struct{}
-	done  sync.WaitGroup
-	close sync.Once
+	db         *DB
+	reqs       chan *writeReq
+	background chan *writeReq
+	stop       chan struct{}
+	done       sync.WaitGroup
+	close      sync.Once
+	lastEager  time.Time // when the loop last took a request's write
 }
 
 type writeReq struct {
@@ -41,7 +54,7 @@ type writeReq struct {
 }
 
 func newGroupCommitter(db *DB) *groupCommitter {
-	g := &groupCommitter{db: db, reqs: make(chan *writeReq), stop: make(chan struct{})}
+	g := &groupCommitter{db: db, reqs: make(chan *writeReq), background: make(chan *writeReq), stop: make(chan struct{})}
 	g.done.Add(1)
 	go g.loop()
 	return g
@@ -51,11 +64,16 @@ func newGroupCommitter(db *DB) *groupCommitter {
 var errClosed = errors.New("database is closed")
 
 // write queues fn and waits for the commit that holds it. Once queued, a
-// request is always answered: the wait is bounded by one batch.
-func (g *groupCommitter) write(ctx context.Context, fn func(tx *Tx) error) error {
+// request is always answered: the wait is bounded by one batch. background
+// marks work no request waits on (see piggybackWait).
+func (g *groupCommitter) write(ctx context.Context, fn func(tx *Tx) error, background bool) error {
 	r := &writeReq{ctx: ctx, fn: fn, answer: make(chan struct{})}
+	queue := g.reqs
+	if background {
+		queue = g.background
+	}
 	select {
-	case g.reqs <- r:
+	case queue <- r:
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-g.stop:
@@ -83,6 +101,20 @@ func (g *groupCommitter) loop() {
 		select {
 		case r := <-g.reqs:
 			batch = append(batch[:0], r)
+			g.lastEager = time.Now()
+		case r := <-g.background:
+			batch = append(batch[:0], r)
+			if time.Since(g.lastEager) < piggybackWindow {
+				wait := time.NewTimer(piggybackWait)
+				select {
+				case r := <-g.reqs:
+					batch = append(batch, r)
+					g.lastEager = time.Now()
+				case <-wait.C:
+				case <-g.stop:
+				}
+				wait.Stop()
+			}
 		case <-g.stop:
 			return
 		}
@@ -90,6 +122,9 @@ func (g *groupCommitter) loop() {
 		for len(batch) < maxBatch {
 			select {
 			case r := <-g.reqs:
+				batch = append(batch, r)
+				g.lastEager = time.Now()
+			case r := <-g.background:
 				batch = append(batch, r)
 			default:
 				break more

@@ -230,3 +230,37 @@ func TestStatementCache_ReadersSeeNewWritesAndSchema(t *testing.T) {
 		t.Fatalf("after ALTER TABLE: %q, %v", label, err)
 	}
 }
+
+func TestGroupCommit_BackgroundWritesCommitAlongsideRequests(t *testing.T) {
+	db := openSQLiteTest(t)
+	const n = 100
+	var wg sync.WaitGroup
+	for i := range 2 * n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			insert := func(tx *Tx) error {
+				_, err := tx.ExecContext(context.Background(), `INSERT INTO t (n) VALUES ($1)`, i)
+				return err
+			}
+			write := db.write
+			if i%2 == 1 {
+				write = db.writeBackground
+			}
+			if err := write(context.Background(), insert); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := count(t, db); got != 2*n {
+		t.Fatalf("%d rows, want %d", got, 2*n)
+	}
+	// On a quiet store a background write commits by itself.
+	if err := db.writeBackground(context.Background(), func(tx *Tx) error {
+		_, err := tx.ExecContext(context.Background(), `INSERT INTO t (n) VALUES (-1)`)
+		return err
+	}); err != nil || count(t, db) != 2*n+1 {
+		t.Fatalf("quiet background write: %v", err)
+	}
+}
