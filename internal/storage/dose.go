@@ -3,7 +3,6 @@ package storage
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -433,16 +432,9 @@ func (db *DB) ScheduleForDay(ctx context.Context, recipientID string, day *carec
 	if !carecircle.HasPrefix(recipientID, carecircle.PrefixRecipient) {
 		return carecircle.DaySchedule{}, notFound("care recipient")
 	}
-	var tz string
-	var missed int64
-	err = db.r.QueryRowContext(ctx, `SELECT cr.timezone, cr.missed_dose_minutes FROM care_recipients cr
-		JOIN family_members m ON m.family_id = cr.family_id AND m.user_id = $2
-		WHERE cr.id = $1 AND cr.deleted_at IS NULL`, recipientID, a.UserID).Scan(&tz, &missed)
-	if errors.Is(err, sql.ErrNoRows) {
-		return carecircle.DaySchedule{}, notFound("care recipient")
-	}
+	tz, missed, meds, err := scheduleMedications(ctx, db.r, recipientID, a.UserID)
 	if err != nil {
-		return carecircle.DaySchedule{}, fmt.Errorf("schedule: %w", err)
+		return carecircle.DaySchedule{}, err
 	}
 	loc, now := loadZone(tz), db.Clock.Now()
 	d := carecircle.DateOf(now, loc)
@@ -451,10 +443,6 @@ func (db *DB) ScheduleForDay(ctx context.Context, recipientID string, day *carec
 	}
 	out := carecircle.DaySchedule{Date: d, Timezone: tz, Items: []carecircle.ScheduledDose{}}
 
-	meds, err := activeMedications(ctx, db.r, recipientID)
-	if err != nil {
-		return out, err
-	}
 	// A day's doses can spill past its midnights (a time in a DST gap), so
 	// read the logs of a wider window and match them by instant.
 	from := carecircle.LocalInstant(d, 0, 0, loc).Add(-3 * time.Hour)
@@ -513,30 +501,44 @@ func (db *DB) ScheduleForDay(ctx context.Context, recipientID string, day *carec
 	return out, nil
 }
 
-// activeMedications reads what the schedule needs of a recipient's active
-// medications (in no particular order); the caller has checked access.
-func activeMedications(ctx context.Context, q querier, recipientID string) ([]carecircle.Medication, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, name, dosage, frequency, times, days_of_week, start_date, end_date
-		FROM medications WHERE care_recipient_id = $1 AND deactivated_at IS NULL`, recipientID)
+// scheduleMedications reads, in one query through the caller's
+// membership, the recipient's zone and missed-dose delay and what the
+// schedule needs of its active medications (in no particular order).
+func scheduleMedications(ctx context.Context, q querier, recipientID, userID string) (tz string, missedMinutes int64, meds []carecircle.Medication, err error) {
+	rows, err := q.QueryContext(ctx, `SELECT cr.timezone, cr.missed_dose_minutes,
+			x.id, x.name, x.dosage, x.frequency, x.times, x.days_of_week, x.start_date, x.end_date
+		FROM care_recipients cr
+		JOIN family_members m ON m.family_id = cr.family_id AND m.user_id = $2
+		LEFT JOIN medications x ON x.care_recipient_id = cr.id AND x.deactivated_at IS NULL
+		WHERE cr.id = $1 AND cr.deleted_at IS NULL`, recipientID, userID)
 	if err != nil {
-		return nil, fmt.Errorf("schedule medications: %w", err)
+		return "", 0, nil, fmt.Errorf("schedule: %w", err)
 	}
 	defer rows.Close()
-	var out []carecircle.Medication
+	found := false
 	for rows.Next() {
-		var m carecircle.Medication
-		var times, days string
-		var start, end sql.NullString
-		if err := rows.Scan(&m.ID, &m.Name, &m.Dosage, &m.Frequency, &times, &days, &start, &end); err != nil {
-			return nil, fmt.Errorf("schedule medications: %w", err)
+		found = true
+		var id, name, dosage, freq, times, days, start, end sql.NullString
+		if err := rows.Scan(&tz, &missedMinutes, &id, &name, &dosage, &freq, &times, &days, &start, &end); err != nil {
+			return "", 0, nil, fmt.Errorf("schedule: %w", err)
 		}
-		if err := decodePlanLists(&m, times, days); err != nil {
-			return nil, err
+		if !id.Valid {
+			continue // no active medications
+		}
+		m := carecircle.Medication{ID: id.String, Name: name.String, Dosage: dosage.String, Frequency: freq.String}
+		if err := decodePlanLists(&m, times.String, days.String); err != nil {
+			return "", 0, nil, err
 		}
 		m.StartDate, m.EndDate = datePtr(start), datePtr(end)
-		out = append(out, m)
+		meds = append(meds, m)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return "", 0, nil, fmt.Errorf("schedule: %w", err)
+	}
+	if !found {
+		return "", 0, nil, notFound("care recipient")
+	}
+	return tz, missedMinutes, meds, nil
 }
 
 type medName struct{ name, dosage string }
