@@ -1,7 +1,6 @@
 package api_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -64,27 +63,6 @@ func mustTime(t *testing.T, s string) time.Time {
 
 func medsPath(recipientID string) string {
 	return "/api/v1/care-recipients/" + recipientID + "/medications"
-}
-
-// events returns the family's recorded events of one type, data decoded.
-func events(t *testing.T, e *apptest.Env, familyID, typ string) []map[string]any {
-	t.Helper()
-	all, err := e.App.DB.EventsFor(context.Background(), familyID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []map[string]any
-	for _, ev := range all {
-		if ev.Type != typ {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal(ev.Data, &m); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 func TestMedications_CreateReadUpdateDeactivate(t *testing.T) {
