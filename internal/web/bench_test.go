@@ -6,11 +6,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sort"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/carecircle/carecircle"
 	"github.com/carecircle/carecircle/internal/apptest"
+	"github.com/carecircle/carecircle/internal/storage"
 )
 
 // historyFamily is a family with three care recipients and six months of
@@ -21,8 +23,9 @@ type historyFamily struct {
 }
 
 // seedHistory writes, for each of three recipients over the past six
-// months: a timeline entry a day (vitals every third), a shift a day, a
-// weekly recurring appointment plus one-off visits, and resolved alerts.
+// months: five medications with every dose logged, a timeline entry a day
+// (vitals every third), a shift a day, a weekly recurring appointment plus
+// one-off visits, and resolved alerts.
 func seedHistory(tb testing.TB, e *apptest.Env) historyFamily {
 	tb.Helper()
 	f := e.NewFamily("History", "America/New_York")
@@ -82,7 +85,80 @@ func seedHistory(tb testing.TB, e *apptest.Env) historyFamily {
 			must(err)
 		}
 	}
+	seedDoses(tb, db, carer, h.Recipients, start, now)
 	return h
+}
+
+// seedDoses gives each recipient five medications (fifteen in all) and
+// logs six months of their doses, most given, some skipped.
+func seedDoses(tb testing.TB, db *storage.DB, ctx context.Context, recipients []string, start, now time.Time) {
+	tb.Helper()
+	plans := []struct {
+		name, freq string
+		times      []string
+	}{
+		{"Metformin", carecircle.FrequencyTwiceDaily, []string{"08:00", "20:00"}},
+		{"Lisinopril", carecircle.FrequencyOnceDaily, []string{"09:00"}},
+		{"Atorvastatin", carecircle.FrequencyOnceDaily, []string{"21:00"}},
+		{"Levodopa", carecircle.FrequencyThreeTimesDaily, []string{"07:00", "13:00", "19:00"}},
+		{"Vitamin D", carecircle.FrequencyOnceDaily, []string{"12:00"}},
+	}
+	type job struct {
+		med string
+		at  time.Time
+		n   int
+	}
+	jobs := make(chan job, 256)
+	errs := make(chan error, 8)
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				status := carecircle.DoseGiven
+				if j.n%17 == 0 {
+					status = carecircle.DoseSkipped
+				}
+				at := j.at
+				if _, err := db.LogDose(ctx, j.med, storage.DoseInput{Status: status, ScheduledTime: &at}); err != nil {
+					select {
+					case errs <- fmt.Errorf("log dose %s at %s: %w", j.med, at, err):
+					default:
+					}
+				}
+			}
+		}()
+	}
+	n := 0
+	for _, rid := range recipients {
+		c, err := db.Recipient(ctx, rid)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		loc := c.Location()
+		first := carecircle.DateOf(start, loc)
+		for _, p := range plans {
+			supply, threshold := 400, 20
+			m, err := db.CreateMedication(ctx, rid, carecircle.Medication{Name: p.name, Dosage: "1 tablet", Frequency: p.freq,
+				Times: p.times, StartDate: &first, CurrentSupply: &supply, RefillThreshold: &threshold})
+			if err != nil {
+				tb.Fatal(err)
+			}
+			for _, at := range m.Plan().DosesBetween(start, now.Add(-2*time.Hour), loc) {
+				n++
+				jobs <- job{m.ID, at, n}
+			}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	tb.Logf("seeded %d dose logs of %d medications", n, len(recipients)*len(plans))
+	select {
+	case err := <-errs:
+		tb.Fatal(err)
+	default:
+	}
 }
 
 // dashboardRequest is a signed-in GET /dashboard for the admin.

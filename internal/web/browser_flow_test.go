@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -13,7 +14,8 @@ import (
 
 // TestBrowser_FamilyCareFlow is the acceptance path in two browsers: Ann
 // registers, creates the family, adds her mother and invites Ben, who
-// accepts in his own browser; what Ann writes appears on Ben's open page
+// accepts in his own browser; a dose Ann gives turns green on Ben's open
+// page; what Ann writes appears on Ben's open page
 // live; Ann's emergency alert takes over Ben's screen and he acknowledges
 // it; a document uploaded by Ann downloads intact for Ben; and with the
 // network gone, Ann's emergency page still opens.
@@ -69,6 +71,31 @@ func TestBrowser_FamilyCareFlow(t *testing.T) {
 	if !ben.hasText("You joined Rivera family as a caregiver") {
 		t.Fatalf("after accepting: %s", ben.text())
 	}
+
+	// Ann adds a medication due this hour at Rosa's; Ben has the
+	// medications open; Ann taps Given and it turns green on both pages
+	// without a reload.
+	ny, _ := time.LoadLocation("America/New_York")
+	due := time.Now().In(ny).Format("15:04")
+	ann.open("/care/" + rid + "/medications/new")
+	ann.fill(map[string]string{"#f-name": "Metformin", "#f-dosage": "500 mg", "#f-frequency": "ONCE_DAILY",
+		`input[name=times]`: due, "#f-currentSupply": "30"})
+	ann.submit(`form[action="/care/` + rid + `/medications"] button[type=submit]`)
+	if !ann.hasText("Metformin 500 mg is added") {
+		t.Fatalf("after adding the medication: %s", ann.text())
+	}
+	ben.open("/care/" + rid + "/medications")
+	ben.waitLive()
+	eval[bool](ben, `window.__sameDocument = true`)
+	if !ben.hasText("Metformin") || eval[string](ben, `document.querySelector('.dose').dataset.status`) != "PENDING" {
+		t.Fatalf("Ben's schedule: %s", ben.text())
+	}
+	eval[bool](ann, `window.__sameDocument = true`)
+	ann.do("tap Given", clickCSS(`.dose button[value=GIVEN]`))
+	ann.waitFor("the dose given on Ann's page", `document.querySelector('.dose').dataset.status === 'GIVEN' && window.__sameDocument === true`)
+	ben.waitFor("the dose given, live", `document.querySelector('.dose').dataset.status === 'GIVEN' && document.querySelector('.dose').innerText.includes('Ann Rivera') && window.__sameDocument === true`)
+	ann.checkConsole()
+	ben.checkConsole()
 
 	// Live: Ben's open timeline shows Ann's note without a reload.
 	ben.open("/care/" + rid + "/timeline")

@@ -2,12 +2,13 @@ package web_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/carecircle/carecircle/internal/apptest"
 )
 
-// TestBrowser_FormsWorkWithoutJavaScript signs in and writes to the
-// timeline with scripts turned off: plain POST and redirect, messages next
+// TestBrowser_FormsWorkWithoutJavaScript signs in, logs a dose and writes
+// to the timeline with scripts turned off: plain POST and redirect, messages next
 // to the fields, and what was typed kept.
 func TestBrowser_FormsWorkWithoutJavaScript(t *testing.T) {
 	chromiumPath(t)
@@ -33,6 +34,22 @@ func TestBrowser_FormsWorkWithoutJavaScript(t *testing.T) {
 	}
 	if n := eval[int](b, `navigator.serviceWorker.getRegistrations().then(r => r.length)`); n != 0 {
 		t.Fatalf("page scripts ran: %d service workers registered", n)
+	}
+
+	// Log a dose with the plain form.
+	tokyo, _ := time.LoadLocation("Asia/Tokyo")
+	med := f.Admin.Must(201, "POST", "/api/v1/care-recipients/"+rid+"/medications", map[string]any{
+		"name": "Donepezil", "dosage": "5 mg", "frequency": "ONCE_DAILY", "times": []string{time.Now().In(tokyo).Format("15:04")}})
+	b.open("/care/" + rid + "/medications")
+	b.submit(`.dose button[value=GIVEN]`)
+	if p := b.path(); p != "/care/"+rid+"/medications" {
+		t.Errorf("after logging the dose: at %s", p)
+	}
+	if !b.hasText("Donepezil 5 mg: given.") || eval[string](b, `document.querySelector('.dose').dataset.status`) != "GIVEN" {
+		t.Fatalf("after logging the dose: %s", b.text())
+	}
+	if n := len(f.Admin.Must(200, "GET", "/api/v1/medications/"+med["id"].(string)+"/history", nil)["items"].([]any)); n != 1 {
+		t.Errorf("%d dose logs, want 1", n)
 	}
 
 	// A vitals reading out of range: the message sits next to its field and

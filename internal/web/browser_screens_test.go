@@ -48,6 +48,7 @@ func TestBrowser_ScreenshotsHaveNoHorizontalOverflow(t *testing.T) {
 	pages := []struct{ name, path string }{
 		{"dashboard", "/dashboard"},
 		{"overview", "/care/" + rid},
+		{"medications", "/care/" + rid + "/medications"},
 		{"calendar", "/care/" + rid + "/calendar?view=month"},
 		{"agenda", "/care/" + rid + "/calendar"},
 		{"timeline", "/care/" + rid + "/timeline"},

@@ -14,6 +14,8 @@ type dashboardCard struct {
 	Loc      *time.Location
 	CanWrite bool
 	Alerts   []carecircle.EmergencyAlert
+	Doses    []carecircle.ScheduledDose
+	Refills  []carecircle.Medication
 	OnDuty   []carecircle.Shift
 	Upcoming []carecircle.AppointmentOccurrence
 	Timeline []carecircle.TimelineEntry
@@ -27,8 +29,9 @@ type dashboardData struct {
 }
 
 // dashboardPage is the signed-in home: for each care recipient, active
-// alerts, who is on shift, the next appointments and who drives, and the
-// latest timeline entries.
+// alerts, today's doses with one-tap Given and Skipped, who is on shift,
+// the next appointments and who drives, the latest timeline entries and
+// the medications to refill.
 func (h *Handler) dashboardPage(w http.ResponseWriter, r *http.Request, v *viewer) {
 	d, err := h.dashboard(r, v)
 	if err != nil {
@@ -58,7 +61,20 @@ func (h *Handler) dashboard(r *http.Request, v *viewer) (dashboardData, error) {
 	for _, c := range v.Recipients {
 		has[c.FamilyID] = true
 		card := dashboardCard{R: c, Loc: c.Location(), CanWrite: v.CanWrite(c.FamilyID)}
-		var err error
+		sch, err := h.db.ScheduleForDay(ctx, c.ID, nil)
+		if err != nil {
+			return d, err
+		}
+		card.Doses = sch.Items
+		meds, err := h.db.Medications(ctx, c.ID, false)
+		if err != nil {
+			return d, err
+		}
+		for _, m := range meds {
+			if m.NeedsRefill() {
+				card.Refills = append(card.Refills, m)
+			}
+		}
 		if card.OnDuty, err = h.db.OnDutyShifts(ctx, c.ID); err != nil {
 			return d, err
 		}

@@ -83,10 +83,49 @@ func funcs(a *assets) template.FuncMap {
 			return apptView{P: p, A: a}
 		},
 		"shiftOf": func(p *page, s carecircle.Shift) shiftView { return shiftView{P: p, S: s} },
+		"dosesOf": func(p *page, items []carecircle.ScheduledDose, recipientID string, loc *time.Location, canWrite bool) dosesView {
+			return dosesView{P: p, Items: items, RecipientID: recipientID, Loc: loc, CanWrite: canWrite}
+		},
+		"frequency": frequencyLabel,
+		"weekdays": func(ds []time.Weekday) string {
+			names := make([]string, len(ds))
+			for i, d := range ds {
+				names[i] = d.String()[:3]
+			}
+			return strings.Join(names, ", ")
+		},
 		"entryOf": func(p *page, e carecircle.TimelineEntry, loc *time.Location) entryView {
 			return entryView{P: p, E: e, Loc: loc}
 		},
 	}
+}
+
+// dosesView is a list of doses with what the partial needs to show them.
+type dosesView struct {
+	P           *page
+	Items       []carecircle.ScheduledDose
+	RecipientID string
+	Loc         *time.Location
+	CanWrite    bool
+}
+
+// frequencyLabel says how often a medication is taken.
+func frequencyLabel(f string) string {
+	switch f {
+	case carecircle.FrequencyOnceDaily:
+		return "Once a day"
+	case carecircle.FrequencyTwiceDaily:
+		return "Twice a day"
+	case carecircle.FrequencyThreeTimesDaily:
+		return "Three times a day"
+	case carecircle.FrequencyFourTimesDaily:
+		return "Four times a day"
+	case carecircle.FrequencyWeekly:
+		return "Weekly"
+	case carecircle.FrequencyAsNeeded:
+		return "As needed"
+	}
+	return f
 }
 
 // entryView is a timeline entry with the page, for the shared partial.

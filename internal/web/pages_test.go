@@ -30,6 +30,11 @@ func seedCare(t *testing.T, f *apptest.Family) (alertID string) {
 	f.Admin.Must(201, "POST", "/api/v1/care-recipients/"+rid+"/shifts", map[string]any{
 		"caregiverId": f.Caregiver.UserID, "startTime": now.Add(-time.Hour).Format(time.RFC3339), "endTime": now.Add(3 * time.Hour).Format(time.RFC3339)})
 	uploadDocument(t, f.Caregiver, rid, "allergy-letter.txt", "MEDICAL", "Penicillin: hives (2019)\n")
+	f.Admin.Must(201, "POST", "/api/v1/care-recipients/"+rid+"/medications", map[string]any{
+		"name": "Metformin", "dosage": "500 mg", "frequency": "TWICE_DAILY", "times": []string{"08:00", "20:00"},
+		"currentSupply": 3, "refillThreshold": 5, "instructions": "With food"})
+	f.Admin.Must(201, "POST", "/api/v1/care-recipients/"+rid+"/medications", map[string]any{
+		"name": "Paracetamol", "dosage": "1 g", "frequency": "AS_NEEDED", "minIntervalMinutes": 240, "maxDosesPer24h": 4})
 	a := f.Caregiver.Must(201, "POST", "/api/v1/emergency/alert", map[string]any{"careRecipientId": rid, "type": "FALL", "description": "Fell in the kitchen"})
 	return a["id"].(string)
 }
@@ -44,7 +49,8 @@ func testPagesRenderForEveryRole(t *testing.T, e *apptest.Env) {
 	rid := f.RecipientID
 	paths := []string{"/dashboard", "/family", "/settings", "/care/" + rid, "/care/" + rid + "/calendar",
 		"/care/" + rid + "/calendar?view=month", "/care/" + rid + "/calendar?view=month&month=2026-02", "/care/" + rid + "/timeline",
-		"/care/" + rid + "/timeline?type=VITALS", "/care/" + rid + "/shifts", "/care/" + rid + "/documents", "/care/" + rid + "/emergency",
+		"/care/" + rid + "/timeline?type=VITALS", "/care/" + rid + "/shifts", "/care/" + rid + "/documents", "/care/" + rid + "/medications",
+		"/care/" + rid + "/medications?date=2026-03-08", "/care/" + rid + "/emergency",
 		"/care/" + rid + "/emergency/card", "/alerts/" + alertID}
 	for _, who := range []*apptest.Client{f.Admin, f.Caregiver, f.Viewer} {
 		b := signIn(t, who)
@@ -60,7 +66,9 @@ func testPagesRenderForEveryRole(t *testing.T, e *apptest.Env) {
 		}
 	}
 	admin := signIn(t, f.Admin)
-	for _, p := range []string{"/care/new?family=" + f.ID, "/care/" + rid + "/edit", "/care/" + rid + "/calendar/new"} {
+	med := f.Admin.Must(200, "GET", "/api/v1/care-recipients/"+rid+"/medications", nil)["items"].([]any)[0].(map[string]any)["id"].(string)
+	for _, p := range []string{"/care/new?family=" + f.ID, "/care/" + rid + "/edit", "/care/" + rid + "/calendar/new",
+		"/care/" + rid + "/medications/new", "/care/" + rid + "/medications/" + med + "/edit", "/care/" + rid + "/medications/" + med + "/history"} {
 		admin.mustGet(p)
 	}
 }

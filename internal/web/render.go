@@ -82,14 +82,6 @@ func (p *page) AckedByMe(a carecircle.EmergencyAlert) bool {
 	return false
 }
 
-// Has reports whether a part of the app whose API may not exist yet is
-// available (medications, documents, notifications).
-func (p *page) Has(feature string) bool { return features[feature] }
-
-// features lists the parts of the app built on APIs other teams deliver;
-// each turns on when its pages land.
-var features = map[string]bool{"documents": true}
-
 // newPage starts the data of a page for a request.
 func (h *Handler) newPage(w http.ResponseWriter, r *http.Request, v *viewer, title string) *page {
 	p := &page{Title: title, V: v, Path: r.URL.RequestURI(), Now: h.clock.Now(), Flash: takeFlash(w, r)}

@@ -149,6 +149,17 @@ func (h *Handler) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /care/{id}/shifts/{sid}/check-out", h.app(h.shiftCheckOut))
 	mux.HandleFunc("POST /care/{id}/shifts/{sid}/delete", h.app(h.shiftDelete))
 
+	mux.HandleFunc("GET /medications", h.app(h.chooseRecipient("medications", "Medications")))
+	mux.HandleFunc("GET /care/{id}/medications", h.app(h.medicationsPage))
+	mux.HandleFunc("GET /care/{id}/medications/new", h.app(h.medicationNewPage))
+	mux.HandleFunc("POST /care/{id}/medications", h.app(h.medicationCreate))
+	mux.HandleFunc("GET /care/{id}/medications/{mid}/edit", h.app(h.medicationEditPage))
+	mux.HandleFunc("POST /care/{id}/medications/{mid}/edit", h.app(h.medicationSave))
+	mux.HandleFunc("POST /care/{id}/medications/{mid}/deactivate", h.app(h.medicationDeactivate))
+	mux.HandleFunc("POST /care/{id}/medications/{mid}/reactivate", h.app(h.medicationReactivate))
+	mux.HandleFunc("GET /care/{id}/medications/{mid}/history", h.app(h.medicationHistoryPage))
+	mux.HandleFunc("POST /care/{id}/doses", h.app(h.doseLog))
+
 	mux.HandleFunc("GET /care/{id}/documents", h.app(h.documentsPage))
 	mux.HandleFunc("POST /care/{id}/documents", h.app(h.documentUpload))
 	mux.HandleFunc("GET /care/{id}/documents/{did}/download", h.app(h.documentDownload))
