@@ -206,7 +206,8 @@ func TestPages_StrictCSPHolds(t *testing.T) {
 	}
 	for _, path := range []string{"/dashboard", "/family", "/settings", "/care/new", "/care/" + rid, "/care/" + rid + "/edit", "/care/" + rid + "/calendar",
 		"/care/" + rid + "/calendar?view=month", "/care/" + rid + "/calendar/new", "/care/" + rid + "/timeline", "/care/" + rid + "/shifts",
-		"/care/" + rid + "/emergency", "/care/" + rid + "/emergency/card", "/alerts/" + alertID, "/care/" + rid + "/documents"} {
+		"/care/" + rid + "/emergency", "/care/" + rid + "/emergency/card", "/alerts/" + alertID, "/care/" + rid + "/documents",
+		"/care/" + rid + "/medications", "/care/" + rid + "/medications/new"} {
 		check(b, path)
 	}
 }
@@ -225,19 +226,22 @@ func testPagesOtherFamiliesSeeNotFound(t *testing.T, e *apptest.Env) {
 	apt := victim.Admin.Must(200, "GET", "/api/v1/care-recipients/"+rid+"/appointments", nil)["items"].([]any)[0].(map[string]any)["id"].(string)
 	shf := victim.Admin.Must(200, "GET", "/api/v1/care-recipients/"+rid+"/shifts", nil)["items"].([]any)[0].(map[string]any)["id"].(string)
 	doc := victim.Admin.Must(200, "GET", "/api/v1/care-recipients/"+rid+"/documents", nil)["items"].([]any)[0].(map[string]any)["id"].(string)
+	med := victim.Admin.Must(200, "GET", "/api/v1/care-recipients/"+rid+"/medications", nil)["items"].([]any)[0].(map[string]any)["id"].(string)
 	other := e.NewFamily("Other", "UTC")
 	b := signIn(t, other.Admin)
 	for _, path := range []string{"/care/" + rid, "/care/" + rid + "/edit", "/care/" + rid + "/calendar", "/care/" + rid + "/calendar/new",
 		"/care/" + rid + "/calendar/" + apt + "/edit", "/care/" + rid + "/timeline", "/care/" + rid + "/timeline/" + tl + "/edit",
 		"/care/" + rid + "/shifts", "/care/" + rid + "/emergency", "/care/" + rid + "/emergency/card", "/alerts/" + alertID,
 		"/care/" + rid + "/documents", "/care/" + rid + "/documents/" + doc + "/download",
+		"/care/" + rid + "/medications", "/care/" + rid + "/medications/new", "/care/" + rid + "/medications/" + med + "/edit",
+		"/care/" + rid + "/medications/" + med + "/history", "/care/" + other.RecipientID + "/medications/" + med + "/history",
 		// The other family's own recipient with the victim's rows.
 		"/care/" + other.RecipientID + "/timeline/" + tl + "/edit", "/care/" + other.RecipientID + "/calendar/" + apt + "/edit"} {
 		if p := b.get(path); p.Status != http.StatusNotFound {
 			t.Errorf("GET %s: %d, want 404", path, p.Status)
 		}
 	}
-	form := url.Values{"title": {"x"}, "startTime": {"2030-01-01T10:00"}, "content": {"x"}, "type": {"FALL"}, "description": {"x"},
+	form := url.Values{"medicationId": {med}, "status": {"GIVEN"}, "name": {"x"}, "dosage": {"1"}, "frequency": {"AS_NEEDED"}, "title": {"x"}, "startTime": {"2030-01-01T10:00"}, "content": {"x"}, "type": {"FALL"}, "description": {"x"},
 		"firstName": {"x"}, "lastName": {"x"}, "timezone": {"UTC"}, "notes": {"x"}, "confirm": {"1"}, "role": {"ADMIN"}, "email": {"a@b.co"}}
 	for _, path := range []string{"/care/" + rid + "/edit", "/care/" + rid + "/delete", "/care/" + rid + "/calendar", "/care/" + rid + "/calendar/" + apt + "/edit",
 		"/care/" + rid + "/calendar/" + apt + "/cancel", "/care/" + rid + "/calendar/subscribe", "/care/" + rid + "/timeline",
@@ -245,7 +249,9 @@ func testPagesOtherFamiliesSeeNotFound(t *testing.T, e *apptest.Env) {
 		"/care/" + rid + "/shifts/" + shf + "/delete", "/care/" + rid + "/shifts/" + shf + "/check-in", "/care/" + rid + "/emergency",
 		"/alerts/" + alertID + "/acknowledge", "/alerts/" + alertID + "/resolve", "/family/" + victim.ID + "/invites",
 		"/care/" + other.RecipientID + "/timeline/" + tl + "/delete", "/care/" + other.RecipientID + "/shifts/" + shf + "/delete",
-		"/care/" + rid + "/documents", "/care/" + rid + "/documents/" + doc + "/delete", "/care/" + other.RecipientID + "/documents/" + doc + "/delete"} {
+		"/care/" + rid + "/documents", "/care/" + rid + "/documents/" + doc + "/delete", "/care/" + other.RecipientID + "/documents/" + doc + "/delete",
+		"/care/" + rid + "/medications", "/care/" + rid + "/medications/" + med + "/edit", "/care/" + rid + "/medications/" + med + "/deactivate",
+		"/care/" + rid + "/medications/" + med + "/reactivate", "/care/" + rid + "/doses", "/care/" + other.RecipientID + "/medications/" + med + "/deactivate"} {
 		if p := b.post(path, form); p.Status != http.StatusNotFound {
 			t.Errorf("POST %s: %d, want 404 (%s)", path, p.Status, p.Header.Get("Location"))
 		}
@@ -255,6 +261,12 @@ func testPagesOtherFamiliesSeeNotFound(t *testing.T, e *apptest.Env) {
 		t.Errorf("victim's timeline has %d entries, want 4", n)
 	}
 	victim.Admin.Must(200, "GET", "/api/v1/documents/"+doc+"/info", nil)
+	if m := victim.Admin.Must(200, "GET", "/api/v1/medications/"+med, nil); m["isActive"] != true || m["name"] != "Metformin" {
+		t.Errorf("victim's medication changed: %v", m)
+	}
+	if n := len(victim.Admin.Must(200, "GET", "/api/v1/medications/"+med+"/history", nil)["items"].([]any)); n != 0 {
+		t.Errorf("victim's medication has %d dose logs", n)
+	}
 	a := victim.Admin.Must(200, "GET", "/api/v1/emergency/alerts/"+alertID, nil)
 	if a["status"] != "ACTIVE" {
 		t.Errorf("victim's alert is %v", a["status"])
