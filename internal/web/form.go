@@ -172,10 +172,14 @@ func (f *form) humanize(msg, field string) string {
 		}
 	}
 	for _, name := range f.fields {
-		if strings.ContainsAny(name, "[.") || strings.ToLower(name) == name {
+		if strings.Contains(name, "[") || strings.ToLower(name) == name {
 			continue
 		}
-		rest = replaceWord(rest, name, strings.ToLower(words(name)))
+		var parts []string
+		for _, p := range strings.Split(name, ".") {
+			parts = append(parts, strings.ToLower(words(p)))
+		}
+		rest = replaceWord(rest, name, strings.Join(parts, " "))
 	}
 	if field == "" {
 		return rest
