@@ -117,10 +117,36 @@ func New(mux *http.ServeMux, d Deps, cfg Config, extra ...Register) *Server {
 	}
 	mux.HandleFunc("GET /api/docs", s.docsPage)
 	mux.HandleFunc("GET /api/docs/openapi.json", s.serveOpenAPI)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, carecircle.Errorf(carecircle.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
-	})
+	mux.HandleFunc(catchAll, s.noRoute)
 	return s
+}
+
+// catchAll is the pattern that answers every /api/ request no route took.
+const catchAll = "/api/"
+
+// noRoute answers a request no route took: 405 with Allow when the path
+// exists for other methods, else 404, both in the contract's error shape.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	if allow := s.allowedMethods(r); len(allow) > 0 {
+		b := newErrorBody(http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allow, ", "))
+		b.headers = http.Header{"Allow": []string{strings.Join(allow, ", ")}}
+		writeErrorBody(w, b)
+		return
+	}
+	writeError(w, r, carecircle.Errorf(carecircle.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
+}
+
+// allowedMethods lists the methods some route serves r's path with.
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != catchAll {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // API returns the huma API, for route groups registered later.

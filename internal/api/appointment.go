@@ -98,8 +98,7 @@ type listAppointmentsInput struct {
 	From             string `query:"from" maxLength:"64" doc:"RFC 3339; default: the start of today in the care recipient's zone"`
 	To               string `query:"to" maxLength:"64" doc:"RFC 3339, exclusive; default: 90 days after from; at most 366 days after from"`
 	IncludeCancelled bool   `query:"includeCancelled" doc:"also list cancelled appointments (status CANCELLED)"`
-	Limit            int    `query:"limit" minimum:"0" maximum:"200" doc:"page size, default 50"`
-	Cursor           string `query:"cursor" maxLength:"200"`
+	PageQuery
 }
 
 func (s *Server) registerAppointments() {
@@ -117,7 +116,7 @@ func (s *Server) registerAppointments() {
 }
 
 func (s *Server) listAppointments(ctx context.Context, in *listAppointmentsInput) (*Body[List[carecircle.AppointmentOccurrence]], error) {
-	q := storage.AppointmentRange{IncludeCancelled: in.IncludeCancelled, Page: storage.Page{Limit: in.Limit, Cursor: in.Cursor}}
+	q := storage.AppointmentRange{IncludeCancelled: in.IncludeCancelled, Page: in.page()}
 	// An unescaped "+" in a query offset arrives as a space; take it back.
 	var p carecircle.Problems
 	if in.From != "" {

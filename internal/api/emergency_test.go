@@ -387,7 +387,7 @@ func TestEmergency_HostileInputNamesTheField(t *testing.T) {
 		// Bodies are optional where nothing is required; garbage ids are simply not found.
 		f.Viewer.Must(200, "POST", "/api/v1/emergency/alerts/"+a+"/acknowledge", "")
 		wantStatus(t, f.Viewer.Do("POST", "/api/v1/emergency/alerts/'%20OR%201=1/acknowledge", nil), 404)
-		wantStatus(t, f.Viewer.Do("GET", "/api/v1/care-recipients/"+strings.Repeat("x", 65)+"/emergency-info", nil), 400)
+		wantStatus(t, f.Viewer.Do("GET", "/api/v1/care-recipients/"+strings.Repeat("x", 65)+"/emergency-info", nil), 404) // no id that long exists
 	})
 }
 

@@ -93,6 +93,7 @@ type patchRecipientInput struct {
 
 type listRecipientsInput struct {
 	FamilyID string `query:"familyId" maxLength:"64"`
+	PageQuery
 }
 
 func (s *Server) registerRecipients() {
@@ -106,7 +107,11 @@ func (s *Server) registerRecipients() {
 
 func (s *Server) listRecipients(ctx context.Context, in *listRecipientsInput) (*Body[List[carecircle.CareRecipient]], error) {
 	rs, err := s.db.Recipients(ctx, in.FamilyID)
-	return &Body[List[carecircle.CareRecipient]]{Body: List[carecircle.CareRecipient]{Items: rs}}, err
+	if err != nil {
+		return nil, err
+	}
+	l, err := pageOf(rs, func(c carecircle.CareRecipient) string { return c.ID }, in.PageQuery)
+	return &Body[List[carecircle.CareRecipient]]{Body: l}, err
 }
 
 func (s *Server) createRecipient(ctx context.Context, in *createRecipientInput) (*Body[carecircle.CareRecipient], error) {

@@ -35,8 +35,7 @@ type listShiftsInput struct {
 	From        string `query:"from" maxLength:"40" doc:"RFC 3339; default 7 days ago"`
 	To          string `query:"to" maxLength:"40" doc:"RFC 3339; default 30 days ahead"`
 	CaregiverID string `query:"caregiverId" maxLength:"64"`
-	Limit       int    `query:"limit" doc:"page size, default 50, at most 200"`
-	Cursor      string `query:"cursor" maxLength:"200"`
+	PageQuery
 }
 
 type shiftIDInput struct {
@@ -71,7 +70,7 @@ func (s *Server) registerShifts() {
 }
 
 func (s *Server) listShifts(ctx context.Context, in *listShiftsInput) (*Body[List[carecircle.Shift]], error) {
-	f := storage.ShiftFilter{CaregiverID: in.CaregiverID, Page: storage.Page{Limit: in.Limit, Cursor: in.Cursor}}
+	f := storage.ShiftFilter{CaregiverID: in.CaregiverID, Page: in.page()}
 	var p carecircle.Problems
 	if in.From != "" {
 		f.From = parseInstant(&p, "from", in.From)
