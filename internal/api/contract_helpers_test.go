@@ -183,6 +183,19 @@ func wantError(t *testing.T, r *apptest.Response, status int, fields ...string) 
 	}
 }
 
+// eventually polls cond until it holds, failing after 10 s. For what an
+// event consumer writes after the request has been answered.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("gave up waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // socket is a WebSocket client of /api/v1/ws.
 type socket struct {
 	t    *testing.T
