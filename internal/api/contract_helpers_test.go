@@ -250,3 +250,5 @@ func (s *socket) until(typ string) (envelope, []envelope) {
 		seen = append(seen, ev)
 	}
 }
+
+func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }
