@@ -155,14 +155,14 @@ func (s *Server) API() huma.API { return s.api }
 // DB returns the storage the API serves.
 func (s *Server) DB() *storage.DB { return s.db }
 
-// Wrap adds request ids, logging, metrics, security headers and the
-// cross-origin check around a handler.
+// Wrap adds request ids, logging, metrics, security headers, the
+// cross-origin check and the NUL check around a handler.
 func (s *Server) Wrap(h http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, carecircle.Errorf(carecircle.EFORBIDDEN, "cross-origin request refused"))
 	}))
-	return s.observe(cop.Handler(h))
+	return s.observe(cop.Handler(refuseUnstorable(h)))
 }
 
 var secured = []map[string][]string{{"bearer": {}}, {"cookie": {}}}

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -286,3 +287,55 @@ func TestContract_MalformedIDsAre404(t *testing.T) {
 		}
 	})
 }
+
+// "Never 500 for bad input", on PostgreSQL too, which can't store a NUL or
+// invalid UTF-8 in text: every string field of every JSON body, every query
+// value, path ids, cursors and upload fields.
+func TestContract_UnstorableTextIs4xxOnEveryDialect(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		p := populate(t, e)
+		ids := map[string]string{"id": p.RecipientID, "uid": p.Viewer.UserID, "token": "tok", "inviteId": "inv_x"}
+		for _, o := range hostileOps(t, e, ids) {
+			if strings.HasSuffix(o.path, "/auth/logout") {
+				continue
+			}
+			for name, ps := range o.props {
+				if ps.Type != "string" {
+					continue
+				}
+				body := `{"` + name + `":"a\u0000b"}`
+				r := p.Admin.Do(o.method, o.path, body)
+				if r.Status >= 500 || r.Status < 400 {
+					t.Errorf("%s %s with %s: %d %s", o.method, o.path, body, r.Status, r.Body)
+					continue
+				}
+				wantError(t, r, r.Status)
+			}
+		}
+		// The message names the field, however deep.
+		wantError(t, p.Admin.Do("PATCH", "/api/v1/care-recipients/"+p.RecipientID,
+			`{"doctors":[{"name":"Dr\u0000","specialty":"x","phone":"+1 555 0100"}]}`), 400, "doctors[0].name")
+		// An escaped backslash before u0000 is ordinary text.
+		if r := p.Admin.Do("PATCH", "/api/v1/care-recipients/"+p.RecipientID, `{"notes":"C:\\u0000 is a path"}`); r.Status != 200 {
+			t.Errorf("escaped backslash: %d %s", r.Status, r.Body)
+		}
+		for _, q := range []string{"familyId=fam_%00", "familyId=%FF%FE", "limit=%00", "cursor=%00"} {
+			r := p.Admin.Do("GET", "/api/v1/care-recipients?"+q, nil)
+			wantError(t, r, 400)
+		}
+		for _, q := range []string{"from=%00", "to=%FF", "type=%00", "cursor=" + url.QueryEscape(base64URL("1|doc_\x00"))} {
+			wantError(t, p.Admin.Do("GET", "/api/v1/care-recipients/"+p.RecipientID+"/timeline?"+q, nil), 400)
+		}
+		for _, path := range []string{"/api/v1/medications/med_0000000000000000000000000%00", "/api/v1/medications/med_0000000000000000000000000%FF",
+			"/api/v1/care-recipients/cr_000000000000000000000000%00%00/timeline"} {
+			wantError(t, p.Admin.Do("GET", path, nil), 404)
+		}
+		r := sendUpload(t, p.Caregiver, p.RecipientID, upload{fields: [][2]string{{"category", "OTHER"}, {"name", "a\x00b"}, {"expiresAt", "\xff"}},
+			file: "n\x00.txt", content: strings.NewReader("note")})
+		if r.Status >= 500 {
+			t.Errorf("upload with NULs: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+func base64URL(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
