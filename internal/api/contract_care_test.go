@@ -552,7 +552,7 @@ func TestContract_Shifts(t *testing.T) {
 		id := s["id"].(string)
 		cg, _ := s["caregiver"].(map[string]any)
 		if !strings.HasPrefix(id, "shf_") || s["startTime"] != body["startTime"] || s["endTime"] != body["endTime"] || s["notes"] != "Morning shift" ||
-			(s["caregiverId"] != f.Caregiver.UserID && (cg == nil || cg["id"] != f.Caregiver.UserID)) {
+			s["caregiverId"] != f.Caregiver.UserID || cg == nil || cg["id"] != f.Caregiver.UserID {
 			t.Errorf("created = %v", s)
 		}
 		wantError(t, f.Admin.Do("POST", base, map[string]any{}), 400, "caregiverId", "startTime", "endTime")
