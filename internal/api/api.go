@@ -162,7 +162,7 @@ func (s *Server) Wrap(h http.Handler) http.Handler {
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, carecircle.Errorf(carecircle.EFORBIDDEN, "cross-origin request refused"))
 	}))
-	return s.observe(cop.Handler(refuseUnstorable(h)))
+	return s.observe(cop.Handler(refuseUnstorable(emptyBodyAsObject(h))))
 }
 
 var secured = []map[string][]string{{"bearer": {}}, {"cookie": {}}}

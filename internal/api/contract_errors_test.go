@@ -339,3 +339,19 @@ func TestContract_UnstorableTextIs4xxOnEveryDialect(t *testing.T) {
 }
 
 func base64URL(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// A write sent without a body is read as {}: the answer names every
+// required field, as class-validator would.
+func TestContract_MissingBodyNamesTheRequiredFields(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		f := e.NewFamily("Bodiless", "UTC")
+		wantError(t, f.Admin.Do("POST", "/api/v1/families", nil), 400, "name")
+		wantError(t, f.Admin.Do("POST", "/api/v1/care-recipients/"+f.RecipientID+"/medications", nil), 400, "name", "dosage", "frequency")
+		wantError(t, e.Anon().Do("POST", "/api/v1/auth/register", nil), 400, "email", "password", "fullName")
+		// Where nothing is required, no body is fine.
+		a := f.Caregiver.Must(201, "POST", "/api/v1/emergency/alert", map[string]any{"careRecipientId": f.RecipientID, "type": "FALL", "description": "x"})
+		f.Viewer.Must(200, "POST", "/api/v1/emergency/alerts/"+a["id"].(string)+"/acknowledge", nil)
+		f.Caregiver.Must(200, "POST", "/api/v1/emergency/alerts/"+a["id"].(string)+"/resolve", nil)
+		f.Admin.Must(204, "POST", "/api/v1/auth/logout", nil)
+	})
+}
