@@ -355,3 +355,31 @@ func TestContract_MissingBodyNamesTheRequiredFields(t *testing.T) {
 		f.Admin.Must(204, "POST", "/api/v1/auth/logout", nil)
 	})
 }
+
+// "TRUST_PROXY (take the client address from X-Forwarded-For)": the auth
+// rate limit counts per client address, the proxy's header naming it only
+// when trusted.
+func TestContract_TrustProxyDecidesWhoTheClientIs(t *testing.T) {
+	login := func(e *apptest.Env, xff string, i int) int {
+		req, _ := http.NewRequest("POST", e.URL+"/api/v1/auth/login",
+			strings.NewReader(fmt.Sprintf(`{"email":"c%d@example.com","password":"wrong password"}`, i)))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", xff)
+		return e.Send(req).Status
+	}
+	trusted := apptest.New(t, apptest.Options{Env: map[string]string{"AUTH_RATE_LIMIT": "2", "TRUST_PROXY": "true"}})
+	for i, xff := range []string{"203.0.113.1", "203.0.113.1", "203.0.113.2", "203.0.113.3"} {
+		if s := login(trusted, xff, i); s != 401 {
+			t.Errorf("trusted proxy, client %s attempt %d: %d", xff, i, s)
+		}
+	}
+	if s := login(trusted, "203.0.113.1", 9); s != 429 {
+		t.Errorf("trusted proxy, third attempt of one client: %d, want 429", s)
+	}
+	direct := apptest.New(t, apptest.Options{Env: map[string]string{"AUTH_RATE_LIMIT": "2"}})
+	login(direct, "203.0.113.1", 0)
+	login(direct, "203.0.113.2", 1)
+	if s := login(direct, "203.0.113.3", 2); s != 429 {
+		t.Errorf("untrusted X-Forwarded-For changed the client: %d, want 429", s)
+	}
+}
