@@ -115,6 +115,7 @@ func New(mux *http.ServeMux, d Deps, cfg Config, extra ...Register) *Server {
 	for _, r := range extra {
 		r(s, s.api)
 	}
+	allowUnknownFields(s.api.OpenAPI().Components.Schemas)
 	mux.HandleFunc("GET /api/docs", s.docsPage)
 	mux.HandleFunc("GET /api/docs/openapi.json", s.serveOpenAPI)
 	mux.HandleFunc(catchAll, s.noRoute)
@@ -271,4 +272,28 @@ func itoa(i int) string {
 		return string(rune('0' + i))
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// allowUnknownFields lets request bodies carry fields the API doesn't know:
+// they are ignored, as most JSON APIs do, so a client sending an extra field
+// (a form's "confirmPassword", an id echoed back) is not refused. Every known
+// field is still validated.
+func allowUnknownFields(reg huma.Registry) {
+	for _, schema := range reg.Map() {
+		openObjects(schema, map[*huma.Schema]bool{})
+	}
+}
+
+func openObjects(s *huma.Schema, seen map[*huma.Schema]bool) {
+	if s == nil || seen[s] {
+		return
+	}
+	seen[s] = true
+	if b, ok := s.AdditionalProperties.(bool); ok && !b {
+		s.AdditionalProperties = nil
+	}
+	for _, p := range s.Properties {
+		openObjects(p, seen)
+	}
+	openObjects(s.Items, seen)
 }

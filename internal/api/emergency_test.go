@@ -362,7 +362,6 @@ func TestEmergency_HostileInputNamesTheField(t *testing.T) {
 			{"/api/v1/emergency/alert", with("description", 3.14), "description"},
 			{"/api/v1/emergency/alert", with("location", strings.Repeat("l", 501)), "location"},
 			{"/api/v1/emergency/alert", with("location", map[string]any{"lat": 1}), "location"},
-			{"/api/v1/emergency/alert", with("status", "RESOLVED"), "status"},
 			{"/api/v1/emergency/alerts/" + a + "/resolve", map[string]any{"notes": strings.Repeat("n", 5001)}, "notes"},
 			{"/api/v1/emergency/alerts/" + a + "/resolve", map[string]any{"notes": false}, "notes"},
 			{"/api/v1/emergency/alerts/" + a + "/resolve", `{"notes":`, "body"},
