@@ -22,6 +22,8 @@ import (
 	"github.com/carecircle/carecircle/internal/auth"
 	"github.com/carecircle/carecircle/internal/config"
 	"github.com/carecircle/carecircle/internal/events"
+	"github.com/carecircle/carecircle/internal/jobs"
+	"github.com/carecircle/carecircle/internal/notify"
 	"github.com/carecircle/carecircle/internal/realtime"
 	"github.com/carecircle/carecircle/internal/storage"
 )
@@ -37,6 +39,15 @@ type Options struct {
 	QuietLogs bool
 	// Worker builds a process without HTTP clients: no WebSocket fan-out.
 	Worker bool
+	// PushClient sends Web Push requests (tests pass pushtest's client);
+	// nil means the default client, which refuses internal addresses.
+	PushClient *http.Client
+	// DisableJobs builds the job runner but does not run it (tests drive
+	// it with Jobs.RunDue); DISABLE_JOBS does the same.
+	DisableJobs bool
+	// EventNamespace, when set, suffixes the broker exchange and the
+	// shared consumer groups so tests sharing one RabbitMQ stay apart.
+	EventNamespace string
 }
 
 // App is one CareCircle process.
@@ -49,6 +60,14 @@ type App struct {
 	Registry *prometheus.Registry
 	Bus      events.Bus
 	Hub      *realtime.Hub
+	// Jobs runs reminders and deliveries; Notify is the notification
+	// pipeline (see notify.go).
+	Jobs   *jobs.Runner
+	Notify *notify.Service
+
+	namespace string
+	runJobs   bool
+	closeOnce sync.Once
 
 	relay *events.Relay
 
@@ -64,7 +83,8 @@ type App struct {
 // New opens the database, applies migrations and builds the process. Call
 // Start to run background work and Serve to accept HTTP.
 func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
-	a := &App{Cfg: cfg, Logger: opts.Logger, Clock: opts.Clock, Registry: prometheus.NewRegistry(), mux: http.NewServeMux()}
+	a := &App{Cfg: cfg, Logger: opts.Logger, Clock: opts.Clock, Registry: prometheus.NewRegistry(), mux: http.NewServeMux(),
+		namespace: opts.EventNamespace}
 	if a.Logger == nil {
 		a.Logger = slog.Default()
 	}
@@ -100,11 +120,16 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, closeLimiter)
+	vapid, err := a.loadVAPIDKeys(ctx)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.API = api.New(a.mux, api.Deps{
 		DB: db, Signer: signer, Emails: a.emails, Limiter: limiter,
 		Logger: a.Logger, Metrics: api.NewMetrics(a.Registry),
 	}, api.Config{BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), TrustProxy: cfg.TrustProxy,
-		QuietLogs: opts.QuietLogs, Version: Version})
+		QuietLogs: opts.QuietLogs, Version: Version}, api.NotificationRoutes(vapid.Public))
 
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -113,6 +138,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	a.mux.HandleFunc("GET /readyz", a.ready)
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
 	if err := a.setupEvents(opts.Worker); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.setupNotifications(vapid, opts); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -141,6 +170,9 @@ func (a *App) Handler() http.Handler { return a.handler }
 func (a *App) Start(ctx context.Context) {
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.goBackground(ctx, "events", a.runEvents)
+	if a.runJobs {
+		a.goBackground(ctx, "jobs", a.Jobs.Run)
+	}
 }
 
 func (a *App) goBackground(ctx context.Context, name string, run func(context.Context) error) {
@@ -174,8 +206,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close stops background work and closes connections.
+// Close stops background work and closes connections. Calling it again
+// does nothing.
 func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() { err = a.close() })
+	return err
+}
+
+func (a *App) close() error {
 	if a.cancel != nil {
 		a.cancel()
 	}

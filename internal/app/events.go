@@ -30,7 +30,11 @@ func (a *App) setupEvents(worker bool) error {
 	} else {
 		var bus events.Bus
 		if a.Cfg.AMQPURL != "" {
-			b, err := amqp.New(a.Cfg.AMQPURL, amqp.Options{Logger: a.Logger})
+			opts := amqp.Options{Logger: a.Logger}
+			if a.namespace != "" {
+				opts.Exchange = "carecircle.events." + a.namespace
+			}
+			b, err := amqp.New(a.Cfg.AMQPURL, opts)
 			if err != nil {
 				return err
 			}
@@ -51,8 +55,16 @@ func (a *App) setupEvents(worker bool) error {
 		})
 		a.mux.Handle("GET /api/v1/ws", a.Hub.Handler(a.socketAuth))
 	}
-	a.Bus.Subscribe("audit", events.Shared, a.DB.RecordAudit)
+	a.Bus.Subscribe(a.group("audit"), events.Shared, a.DB.RecordAudit)
 	return nil
+}
+
+// group names a shared consumer group, in the process's namespace if any.
+func (a *App) group(name string) string {
+	if a.namespace == "" {
+		return name
+	}
+	return name + "-" + a.namespace
 }
 
 // socketAuth authenticates a WebSocket like any API request (bearer token

@@ -37,6 +37,10 @@ type Options struct {
 	DatabaseURL string
 	DataDir     string
 	NoStart     bool // don't start background work
+	// App passes process options through (the push client of a pushtest
+	// server, a broker namespace, jobs driven by hand); Clock and Logger
+	// are set from this Options.
+	App app.Options
 }
 
 // Env is a running process.
@@ -99,7 +103,9 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatalf("config: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.New(context.Background(), cfg, app.Options{Clock: o.Clock, Logger: logger})
+	ao := o.App
+	ao.Clock, ao.Logger = o.Clock, logger
+	a, err := app.New(context.Background(), cfg, ao)
 	if err != nil {
 		t.Fatalf("start app: %v", err)
 	}

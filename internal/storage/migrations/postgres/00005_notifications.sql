@@ -53,7 +53,7 @@ CREATE TABLE notifications (
     created_at        BIGINT NOT NULL,
     UNIQUE (source_key, user_id)
 );
-CREATE INDEX notifications_inbox ON notifications(user_id, id) WHERE in_app = 1;
+CREATE INDEX notifications_inbox ON notifications(user_id, created_at, id) WHERE in_app = 1;
 CREATE INDEX notifications_unread ON notifications(user_id) WHERE in_app = 1 AND read_at IS NULL;
 
 -- One row per channel a notice went out on (push: one per device), with
@@ -93,7 +93,17 @@ CREATE TABLE notification_preferences (
     updated_at  BIGINT NOT NULL
 );
 
+-- Secrets every instance must share, created by the first one that needs
+-- them (the VAPID key pair in scale-out mode, when not set in the
+-- environment).
+CREATE TABLE app_secrets (
+    name       TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+
 -- +goose Down
+DROP TABLE app_secrets;
 DROP TABLE notification_preferences;
 DROP TABLE push_subscriptions;
 DROP TABLE notification_deliveries;
