@@ -43,11 +43,12 @@ type proc struct {
 
 // start launches the binary in embedded mode on dataDir and returns once
 // /healthz answers, with the time that took from exec.
-func start(t *testing.T, bin, dataDir string) (*proc, time.Duration) {
+func start(t *testing.T, bin, dataDir string, env ...string) (*proc, time.Duration) {
 	t.Helper()
 	port := freePort(t)
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "DATA_DIR="+dataDir, fmt.Sprintf("PORT=%d", port), "DATABASE_URL=", "AMQP_URL=", "REDIS_URL=", "SMTP_HOST=")
+	cmd.Env = append(cmd.Env, env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	p := &proc{cmd: cmd, stderr: &stderr, url: fmt.Sprintf("http://127.0.0.1:%d", port)}

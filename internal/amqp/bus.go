@@ -39,6 +39,9 @@ const attemptsHeader = "carecircle-attempts"
 
 // Options configures a Bus. Zero values take the defaults in brackets.
 type Options struct {
+	// QueuePrefix starts every queue name ["carecircle"]; deployments (or
+	// tests) sharing one broker keep their queues apart with it.
+	QueuePrefix string
 	// Exchange is the durable topic exchange ["carecircle.events"].
 	Exchange string
 	// Prefetch is how many unacknowledged messages each consumer may hold [64].
@@ -73,6 +76,9 @@ type Options struct {
 }
 
 func (o *Options) setDefaults() {
+	if o.QueuePrefix == "" {
+		o.QueuePrefix = "carecircle"
+	}
 	if o.Exchange == "" {
 		o.Exchange = "carecircle.events"
 	}
@@ -167,9 +173,9 @@ func (b *Bus) InstanceID() string { return b.opts.InstanceID }
 // broadcast ones. The dead-letter queue of a shared group is QueueName+".dlq".
 func (b *Bus) QueueName(group string, mode events.Mode) string {
 	if mode == events.Broadcast {
-		return "carecircle." + group + "." + b.opts.InstanceID
+		return b.opts.QueuePrefix + "." + group + "." + b.opts.InstanceID
 	}
-	return "carecircle." + group
+	return b.opts.QueuePrefix + "." + group
 }
 
 // Subscribe registers h for group. It panics when called after Start or

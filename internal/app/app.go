@@ -45,9 +45,6 @@ type Options struct {
 	// DisableJobs builds the job runner but does not run it (tests drive
 	// it with Jobs.RunDue); DISABLE_JOBS does the same.
 	DisableJobs bool
-	// EventNamespace, when set, suffixes the broker exchange and the
-	// shared consumer groups so tests sharing one RabbitMQ stay apart.
-	EventNamespace string
 }
 
 // App is one CareCircle process.
@@ -65,11 +62,11 @@ type App struct {
 	Jobs   *jobs.Runner
 	Notify *notify.Service
 
-	namespace string
 	runJobs   bool
 	closeOnce sync.Once
 
-	relay *events.Relay
+	relay       *events.Relay
+	eventsReady chan struct{}
 
 	mux     *http.ServeMux
 	handler http.Handler
@@ -84,7 +81,7 @@ type App struct {
 // Start to run background work and Serve to accept HTTP.
 func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	a := &App{Cfg: cfg, Logger: opts.Logger, Clock: opts.Clock, Registry: prometheus.NewRegistry(), mux: http.NewServeMux(),
-		namespace: opts.EventNamespace}
+		eventsReady: make(chan struct{})}
 	if a.Logger == nil {
 		a.Logger = slog.Default()
 	}
@@ -161,6 +158,9 @@ func (a *App) ready(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Write([]byte(`{"status":"ready","database":"up"}`))
 }
+
+// EventsReady is closed once the event bus is connected and consuming.
+func (a *App) EventsReady() <-chan struct{} { return a.eventsReady }
 
 // Handler is the whole HTTP surface: web UI, API, docs, health and metrics.
 func (a *App) Handler() http.Handler { return a.handler }

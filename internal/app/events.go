@@ -30,11 +30,8 @@ func (a *App) setupEvents(worker bool) error {
 	} else {
 		var bus events.Bus
 		if a.Cfg.AMQPURL != "" {
-			opts := amqp.Options{Logger: a.Logger}
-			if a.namespace != "" {
-				opts.Exchange = "carecircle.events." + a.namespace
-			}
-			b, err := amqp.New(a.Cfg.AMQPURL, opts)
+			b, err := amqp.New(a.Cfg.AMQPURL, amqp.Options{Logger: a.Logger,
+				Exchange: a.Cfg.AMQPExchange, QueuePrefix: a.Cfg.AMQPPrefix})
 			if err != nil {
 				return err
 			}
@@ -55,16 +52,8 @@ func (a *App) setupEvents(worker bool) error {
 		})
 		a.mux.Handle("GET /api/v1/ws", a.Hub.Handler(a.socketAuth))
 	}
-	a.Bus.Subscribe(a.group("audit"), events.Shared, a.DB.RecordAudit)
+	a.Bus.Subscribe("audit", events.Shared, a.DB.RecordAudit)
 	return nil
-}
-
-// group names a shared consumer group, in the process's namespace if any.
-func (a *App) group(name string) string {
-	if a.namespace == "" {
-		return name
-	}
-	return name + "-" + a.namespace
 }
 
 // socketAuth authenticates a WebSocket like any API request (bearer token
@@ -110,6 +99,7 @@ func (a *App) runEvents(ctx context.Context) error {
 		}
 	}
 	a.closers = append(a.closers, a.Bus.Close)
+	close(a.eventsReady)
 	if a.relay != nil {
 		a.goBackground(ctx, "relay", a.relay.Run)
 		return nil

@@ -59,8 +59,8 @@ func (a *App) setupNotifications(keys push.Keys, opts Options) error {
 		Push: push.NewSender(keys, a.Cfg.VAPIDSubject, opts.PushClient), Mail: mailer,
 		BaseURL: a.Cfg.BaseURL, Registerer: a.Registry,
 	})
-	a.Bus.Subscribe(a.group("notifications"), events.Shared, a.Notify.HandleEvent)
-	a.Bus.Subscribe(a.group("reminders"), events.Shared, a.Notify.PlanEvent)
+	a.Bus.Subscribe("notifications", events.Shared, a.Notify.HandleEvent)
+	a.Bus.Subscribe("reminders", events.Shared, a.Notify.PlanEvent)
 	a.runJobs = !a.Cfg.DisableJobs && !opts.DisableJobs
 	return nil
 }

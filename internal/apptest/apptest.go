@@ -13,11 +13,14 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	amqp091 "github.com/rabbitmq/amqp091-go"
 	"time"
 
 	"github.com/carecircle/carecircle"
@@ -37,9 +40,10 @@ type Options struct {
 	DatabaseURL string
 	DataDir     string
 	NoStart     bool // don't start background work
-	// App passes process options through (the push client of a pushtest
-	// server, a broker namespace, jobs driven by hand); Clock and Logger
-	// are set from this Options.
+	Worker      bool // a worker process (no WebSocket fan-out)
+	// App passes further process options through (the push client of a
+	// pushtest server, jobs driven by hand); Clock, Logger and Worker are
+	// set from this Options.
 	App app.Options
 }
 
@@ -104,7 +108,7 @@ func New(t testing.TB, o Options) *Env {
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	ao := o.App
-	ao.Clock, ao.Logger = o.Clock, logger
+	ao.Clock, ao.Logger, ao.Worker = o.Clock, logger, o.Worker
 	a, err := app.New(context.Background(), cfg, ao)
 	if err != nil {
 		t.Fatalf("start app: %v", err)
@@ -112,6 +116,11 @@ func New(t testing.TB, o Options) *Env {
 	e.App = a
 	if !o.NoStart {
 		a.Start(context.Background())
+		select {
+		case <-a.EventsReady():
+		case <-time.After(30 * time.Second):
+			t.Fatal("event bus did not start within 30 s")
+		}
 	}
 	e.Server.Config.Handler = a.Handler()
 	e.Server.Start()
@@ -128,6 +137,21 @@ type testWriter struct{ t testing.TB }
 func (w testWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// AMQPEnv returns environment for a process on the test RabbitMQ with an
+// exchange and queue prefix of its own, so concurrent test runs never see
+// each other's events. Pass the same map to every process of one test. It
+// skips the test when CARECIRCLE_TEST_AMQP_URL is unset.
+func AMQPEnv(t testing.TB) map[string]string {
+	t.Helper()
+	u := os.Getenv("CARECIRCLE_TEST_AMQP_URL")
+	if u == "" {
+		t.Skip("CARECIRCLE_TEST_AMQP_URL is not set")
+	}
+	name := fmt.Sprintf("cctest.%d.%d", time.Now().UnixNano(), counter.Add(1))
+	t.Cleanup(func() { deleteTopology(u, name) })
+	return map[string]string{"AMQP_URL": u, "AMQP_EXCHANGE": name + ".events", "AMQP_QUEUE_PREFIX": name}
 }
 
 // Response is an HTTP answer.
@@ -326,4 +350,25 @@ func (c *Client) For(t testing.TB) *Client {
 	cc := *c
 	cc.Env = &e
 	return &cc
+}
+
+// deleteTopology removes a test's exchange and durable queues from the
+// broker.
+func deleteTopology(url, prefix string) {
+	conn, err := amqp091.Dial(url)
+	if err != nil {
+		return
+	}
+	defer conn.Close()
+	ch, err := conn.Channel()
+	if err != nil {
+		return
+	}
+	defer ch.Close()
+	for _, g := range []string{"audit", "notifications", "reminders"} {
+		for _, suffix := range []string{"", ".retry", ".dlq"} {
+			_, _ = ch.QueueDelete(prefix+"."+g+suffix, false, false, false)
+		}
+	}
+	_ = ch.ExchangeDelete(prefix+".events", false, false)
 }

@@ -24,6 +24,8 @@ type Config struct {
 	ScaleOut      bool   // DATABASE_URL is PostgreSQL
 	RedisURL      string
 	AMQPURL       string
+	AMQPExchange  string // topic exchange [carecircle.events]
+	AMQPPrefix    string // queue name prefix [carecircle]
 	JWTSecret     []byte
 	AuthRateLimit int // attempts per minute per client and per email; 0 disables
 	TrustProxy    bool
@@ -66,6 +68,8 @@ func Load(env Getenv) (Config, error) {
 		DatabaseURL:   env("DATABASE_URL"),
 		RedisURL:      env("REDIS_URL"),
 		AMQPURL:       or(env("AMQP_URL"), env("RABBITMQ_URL")),
+		AMQPExchange:  or(env("AMQP_EXCHANGE"), "carecircle.events"),
+		AMQPPrefix:    or(env("AMQP_QUEUE_PREFIX"), "carecircle"),
 		AuthRateLimit: intOr(env("AUTH_RATE_LIMIT"), 20),
 		TrustProxy:    boolOr(env("TRUST_PROXY")),
 		LogLevel:      or(env("LOG_LEVEL"), "info"),
