@@ -45,6 +45,10 @@ type Options struct {
 	// DisableJobs builds the job runner but does not run it (tests drive
 	// it with Jobs.RunDue); DISABLE_JOBS does the same.
 	DisableJobs bool
+	// OnEventHandled, when set, is told each time the notification
+	// pipeline's consumers ("notifications", "reminders") have handled an
+	// event, so tests can wait for them instead of sleeping.
+	OnEventHandled func(group string, e carecircle.Event, err error)
 }
 
 // App is one CareCircle process.

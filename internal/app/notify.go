@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/carecircle/carecircle"
 	"github.com/carecircle/carecircle/internal/events"
 	"github.com/carecircle/carecircle/internal/jobs"
 	"github.com/carecircle/carecircle/internal/notify"
@@ -59,8 +60,20 @@ func (a *App) setupNotifications(keys push.Keys, opts Options) error {
 		Push: push.NewSender(keys, a.Cfg.VAPIDSubject, opts.PushClient), Mail: mailer,
 		BaseURL: a.Cfg.BaseURL, Registerer: a.Registry,
 	})
-	a.Bus.Subscribe("notifications", events.Shared, a.Notify.HandleEvent)
-	a.Bus.Subscribe("reminders", events.Shared, a.Notify.PlanEvent)
+	a.Bus.Subscribe("notifications", events.Shared, observe("notifications", a.Notify.HandleEvent, opts.OnEventHandled))
+	a.Bus.Subscribe("reminders", events.Shared, observe("reminders", a.Notify.PlanEvent, opts.OnEventHandled))
 	a.runJobs = !a.Cfg.DisableJobs && !opts.DisableJobs
 	return nil
+}
+
+// observe reports each handled event to hook, when there is one.
+func observe(group string, h events.Handler, hook func(string, carecircle.Event, error)) events.Handler {
+	if hook == nil {
+		return h
+	}
+	return func(ctx context.Context, e carecircle.Event) error {
+		err := h(ctx, e)
+		hook(group, e, err)
+		return err
+	}
 }
