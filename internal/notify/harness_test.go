@@ -394,4 +394,6 @@ func (h *harness) job(key string) storage.JobInfo {
 
 func ptr[T any](v T) *T { return &v }
 
-func doseKey(medID string, at time.Time) string { return fmt.Sprintf("dose:%s:%d", medID, at.UnixMilli()) }
+func doseKey(medID string, at time.Time) string {
+	return fmt.Sprintf("dose:%s:%d", medID, at.UnixMilli())
+}
