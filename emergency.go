@@ -154,9 +154,17 @@ type EmergencyMember struct {
 // EmergencyDocument is a key document listed on the emergency page.
 type EmergencyDocument struct {
 	ID        string     `json:"id"`
+	Name      string     `json:"name"`
 	FileName  string     `json:"fileName"`
 	Category  string     `json:"category"`
+	MimeType  string     `json:"mimeType"`
 	ExpiresAt *time.Time `json:"expiresAt"`
+	// ExpiringSoon is set when the document expires within
+	// DocumentExpiryWarning or has expired already (Expired); Warning says
+	// so in words.
+	ExpiringSoon bool   `json:"expiringSoon"`
+	Expired      bool   `json:"expired"`
+	Warning      string `json:"warning,omitempty"`
 }
 
 // AgeOn returns the age in whole years of someone born on birth, on day.

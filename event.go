@@ -33,6 +33,7 @@ const (
 
 	EventDocumentUploaded = "document.uploaded"
 	EventDocumentDeleted  = "document.deleted"
+	EventDocumentUpdated  = "document.updated" // renamed, recategorized or new expiry (beyond DESIGN §4's list)
 
 	EventMemberJoined      = "family.member.joined"
 	EventMemberRemoved     = "family.member.removed"

@@ -5,6 +5,8 @@
 //	carecircle worker    run relay, consumers and jobs without HTTP
 //	carecircle migrate   apply database migrations and exit
 //	carecircle seed      load a demo family
+//	carecircle rotate-key  rewrap the document keys under a new master key
+//	                     (NEW_ENCRYPTION_KEY, or generated); run it with the servers stopped
 //	carecircle version   print the version
 package main
 
@@ -79,8 +81,10 @@ func run(ctx context.Context, cmd string, args []string) error {
 		}
 		defer a.Close()
 		return app.Seed(ctx, a.DB, os.Stdout)
+	case "rotate-key":
+		return app.RotateKey(ctx, cfg, os.Getenv("NEW_ENCRYPTION_KEY"), os.Stdout)
 	default:
-		return fmt.Errorf("unknown command %q (try: serve, worker, migrate, seed, version)", cmd)
+		return fmt.Errorf("unknown command %q (try: serve, worker, migrate, seed, rotate-key, version)", cmd)
 	}
 }
 

@@ -51,6 +51,7 @@ type Server struct {
 	logger  *slog.Logger
 	metrics *Metrics
 	clock   carecircle.Clock
+	vault   *Vault
 
 	api huma.API
 	mux *http.ServeMux
@@ -64,6 +65,9 @@ type Deps struct {
 	Limiter Limiter
 	Logger  *slog.Logger
 	Metrics *Metrics
+	// Vault stores the document vault's files; without it the document
+	// endpoints answer 503.
+	Vault *Vault
 }
 
 // Register adds routes to the API; each feature area (medications,
@@ -75,7 +79,7 @@ type Register func(s *Server, api huma.API)
 func New(mux *http.ServeMux, d Deps, cfg Config, extra ...Register) *Server {
 	installErrors()
 	s := &Server{db: d.DB, signer: d.Signer, emails: d.Emails, limiter: d.Limiter, cfg: cfg,
-		logger: d.Logger, metrics: d.Metrics, clock: d.DB.Clock, mux: mux}
+		logger: d.Logger, metrics: d.Metrics, clock: d.DB.Clock, vault: d.Vault, mux: mux}
 	if s.logger == nil {
 		s.logger = slog.Default()
 	}
@@ -106,6 +110,7 @@ func New(mux *http.ServeMux, d Deps, cfg Config, extra ...Register) *Server {
 	s.registerTimeline()
 	s.registerShifts()
 	s.registerEmergency()
+	s.registerDocuments()
 	for _, r := range extra {
 		r(s, s.api)
 	}
@@ -192,6 +197,22 @@ func (s *Server) SignIn(ctx context.Context, tok string) (context.Context, error
 		return ctx, err
 	}
 	return carecircle.WithActor(ctx, carecircle.Actor{UserID: u.ID, SessionID: claims.SessionID, Name: u.FullName}), nil
+}
+
+// signedIn authenticates a plain net/http handler (one that streams its body
+// outside huma) the way authenticate does: the bearer token or the
+// accessToken cookie, and a live session.
+func (s *Server) signedIn(r *http.Request) (context.Context, error) {
+	tok := bearerToken(r.Header.Get("Authorization"))
+	if tok == "" {
+		if c, err := r.Cookie("accessToken"); err == nil {
+			tok = c.Value
+		}
+	}
+	if tok == "" {
+		return nil, carecircle.Errorf(carecircle.EUNAUTHORIZED, "sign in required")
+	}
+	return s.SignIn(r.Context(), tok)
 }
 
 func bearerToken(h string) string {

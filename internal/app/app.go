@@ -59,6 +59,7 @@ type App struct {
 	Logger   *slog.Logger
 	Clock    carecircle.Clock
 	Registry *prometheus.Registry
+	Vault    *api.Vault // the document vault's files
 	Bus      events.Bus
 	Hub      *realtime.Hub
 	// Jobs runs reminders and deliveries; Notify is the notification
@@ -126,9 +127,18 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	// Document vault (documents.go): encrypted files under DATA_DIR/documents
+	// or in S3, data keys wrapped by ENCRYPTION_KEY.
+	vault, closeVault, err := newVault(ctx, cfg, db, a.Logger)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.closers = append(a.closers, closeVault)
+	a.Vault = vault
 	a.API = api.New(a.mux, api.Deps{
 		DB: db, Signer: signer, Emails: a.emails, Limiter: limiter,
-		Logger: a.Logger, Metrics: api.NewMetrics(a.Registry),
+		Logger: a.Logger, Metrics: api.NewMetrics(a.Registry), Vault: vault,
 	}, api.Config{BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), TrustProxy: cfg.TrustProxy,
 		QuietLogs: opts.QuietLogs, Version: Version}, api.NotificationRoutes(vapid.Public))
 

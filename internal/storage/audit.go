@@ -42,7 +42,7 @@ var actionPhrases = map[string]string{
 	carecircle.EventAlertResolved: "resolved an emergency alert", carecircle.EventShiftCreated: "scheduled a shift",
 	carecircle.EventShiftUpdated: "changed a shift", carecircle.EventShiftCheckedIn: "checked in to a shift",
 	carecircle.EventShiftCheckedOut: "checked out of a shift", carecircle.EventDocumentUploaded: "uploaded a document",
-	carecircle.EventDocumentDeleted: "deleted a document", carecircle.EventDocumentRead: "downloaded a document",
+	carecircle.EventDocumentDeleted: "deleted a document", carecircle.EventDocumentUpdated: "changed a document", carecircle.EventDocumentRead: "downloaded a document",
 	carecircle.EventMemberJoined: "joined the family", carecircle.EventMemberRemoved: "removed a member",
 	carecircle.EventMemberRoleChanged: "changed a member's role", carecircle.EventRecipientCreated: "added a care recipient",
 	carecircle.EventRecipientUpdated: "updated a care recipient", carecircle.EventRecipientDeleted: "removed a care recipient",
@@ -111,7 +111,7 @@ func (db *DB) RecordAudit(ctx context.Context, e carecircle.Event) error {
 		session_id, action, resource_type, resource_id, summary, data, occurred_at, recorded_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (event_id) DO NOTHING`,
 		carecircle.NewID(carecircle.PrefixAudit), e.ID, e.FamilyID, e.CareRecipientID, e.ActorID, actorName, e.SessionID,
-		e.Type, typ, id, truncate(summary, 300), string(e.Data), ms(e.Time), now)
+		strings.TrimPrefix(e.Type, "internal."), typ, id, truncate(summary, 300), string(e.Data), ms(e.Time), now)
 	if err != nil {
 		return fmt.Errorf("record audit: %w", err)
 	}

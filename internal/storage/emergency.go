@@ -385,9 +385,11 @@ func (db *DB) EmergencyInfo(ctx context.Context, recipientID string) (carecircle
 	if err := withAcknowledgements(ctx, db.r, info.ActiveAlerts); err != nil {
 		return info, err
 	}
-	// Key documents come from the document vault, which lists them here once
-	// it exists; until then the page says there are none.
-	info.Documents = []carecircle.EmergencyDocument{}
+	// Key documents come from the document vault, flagged when they expire
+	// within 30 days or have expired.
+	if info.Documents, err = db.emergencyDocuments(ctx, recipientID, now, cr.Location()); err != nil {
+		return info, err
+	}
 	return info, nil
 }
 
