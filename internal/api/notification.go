@@ -213,6 +213,7 @@ type putPreferencesInput struct {
 			Shifts         *channelsPatch `json:"shifts,omitempty"`
 			Emergencies    *channelsPatch `json:"emergencies,omitempty"`
 			FamilyActivity *channelsPatch `json:"familyActivity,omitempty"`
+			Documents      *channelsPatch `json:"documents,omitempty"`
 		} `json:"categories,omitempty"`
 		QuietHours *struct {
 			Enabled *bool   `json:"enabled,omitempty"`
@@ -235,6 +236,7 @@ func (h notificationHandlers) putPreferences(ctx context.Context, in *putPrefere
 		c.Shifts.apply(&p.Categories.Shifts)
 		c.Emergencies.apply(&p.Categories.Emergencies)
 		c.FamilyActivity.apply(&p.Categories.FamilyActivity)
+		c.Documents.apply(&p.Categories.Documents)
 	}
 	if q := in.Body.QuietHours; q != nil {
 		if q.Enabled != nil {

@@ -202,7 +202,7 @@ func TestNotifications_PreferencesDefaultsValidationAndMerge(t *testing.T) {
 		want := map[string][3]bool{ // inApp, push, email
 			"doseReminders": {true, true, false}, "missedDoses": {true, true, true}, "refills": {true, true, false},
 			"appointments": {true, true, false}, "shifts": {true, true, false}, "emergencies": {true, true, true},
-			"familyActivity": {true, false, false},
+			"familyActivity": {true, false, false}, "documents": {true, true, false},
 		}
 		for k, w := range want {
 			ch := cats[k].(map[string]any)

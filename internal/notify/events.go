@@ -114,6 +114,8 @@ func (s *Service) HandleEvent(ctx context.Context, e carecircle.Event) error {
 		return s.onTimelineEntry(ctx, e)
 	case carecircle.EventShiftCreated, carecircle.EventShiftUpdated, carecircle.EventShiftCheckedOut:
 		return s.onShift(ctx, e)
+	case carecircle.EventDocumentUploaded:
+		return s.onDocumentUploaded(ctx, e)
 	}
 	return nil
 }
@@ -270,6 +272,28 @@ func (s *Service) onTimelineEntry(ctx context.Context, e carecircle.Event) error
 				title = fmt.Sprintf("%s (%s): %s added a %s", d.CareRecipientName, strings.ToLower(*d.Severity), d.AuthorName, kind)
 			}
 			return message{Title: title, Body: excerpt(d.Content, 280), URL: "/timeline/" + d.EntryID, Tag: "timeline-" + d.EntryID}
+		}})
+}
+
+type documentData struct {
+	DocumentID        string `json:"documentId"`
+	Name              string `json:"name"`
+	Category          string `json:"category"`
+	UploadedByID      string `json:"uploadedById"`
+	UploadedByName    string `json:"uploadedByName"`
+	CareRecipientName string `json:"careRecipientName"`
+}
+
+func (s *Service) onDocumentUploaded(ctx context.Context, e carecircle.Event) error {
+	var d documentData
+	if err := decode(e, &d); err != nil {
+		return err
+	}
+	return s.tell(ctx, e, except(d.UploadedByID, everyone), notice{category: FamilyActivity,
+		text: func(m member) message {
+			return message{Title: fmt.Sprintf("%s added a document about %s", d.UploadedByName, d.CareRecipientName),
+				Body: fmt.Sprintf("%s (%s)", excerpt(d.Name, 200), strings.ToLower(d.Category)),
+				URL:  "/documents/" + d.DocumentID, Tag: "document-" + d.DocumentID}
 		}})
 }
 

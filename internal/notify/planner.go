@@ -37,7 +37,52 @@ func (s *Service) runPlanner(ctx context.Context, j *storage.Job) error {
 	if err := s.planAppointments(ctx, now, to); err != nil {
 		return err
 	}
-	return s.planShifts(ctx, now, to)
+	if err := s.planShifts(ctx, now, to); err != nil {
+		return err
+	}
+	return s.planDocuments(ctx, now, to)
+}
+
+func (s *Service) planDocuments(ctx context.Context, now, to time.Time) error {
+	from, err := s.horizon(ctx, horizonDocs, now)
+	if err != nil || !from.Before(to) {
+		return err
+	}
+	longest := time.Duration(slices.Max(DocumentReminderDays)+2) * 24 * time.Hour
+	docs, err := s.db.DocumentsExpiringBetween(ctx, from, to.Add(longest))
+	if err != nil {
+		return err
+	}
+	var specs []storage.JobSpec
+	for _, d := range docs {
+		specs = append(specs, documentJobs(d, from, to)...)
+	}
+	if _, err := s.db.EnqueueJobs(ctx, specs...); err != nil {
+		return err
+	}
+	return s.db.SetPlannerHorizon(ctx, horizonDocs, to)
+}
+
+// documentJobs are a document's expiry reminders in [from, to): at
+// DocumentReminderAt on each of DocumentReminderDays before its expiry day,
+// in the recipient's zone.
+func documentJobs(d storage.ReminderDocument, from, to time.Time) []storage.JobSpec {
+	if !d.Live {
+		return nil
+	}
+	loc := zone(d.Timezone)
+	hh, mm, _ := carecircle.ParseClock(DocumentReminderAt)
+	var out []storage.JobSpec
+	for _, days := range DocumentReminderDays {
+		at := carecircle.LocalInstant(carecircle.DateOf(d.ExpiresAt, loc).AddDays(-days), hh, mm, loc)
+		if at.Before(from) || !at.Before(to) || !at.Before(d.ExpiresAt) {
+			continue
+		}
+		out = append(out, storage.JobSpec{Kind: jobDocument, RunAt: at, MaxAttempts: 5,
+			Key:     fmt.Sprintf("doc-expiry:%s:%d:%d", d.ID, d.ExpiresAt.UnixMilli(), days),
+			Payload: documentPayload{DocumentID: d.ID, ExpiresAt: d.ExpiresAt, Days: days}})
+	}
+	return out
 }
 
 // horizon returns where the named planner's next slice starts.
@@ -175,6 +220,7 @@ func shiftJobs(sh storage.ReminderShift, from, to time.Time) []storage.JobSpec {
 // find, when they run, that they no longer apply.
 func (s *Service) PlanEvent(ctx context.Context, e carecircle.Event) error {
 	var d struct {
+		DocumentID      string `json:"documentId"`
 		MedicationID    string `json:"medicationId"`
 		AppointmentID   string `json:"appointmentId"`
 		ShiftID         string `json:"shiftId"`
@@ -220,6 +266,18 @@ func (s *Service) PlanEvent(ctx context.Context, e carecircle.Event) error {
 			return err
 		}
 		specs = shiftJobs(sh, now, to)
+	case carecircle.EventDocumentUploaded, carecircle.EventDocumentUpdated:
+		if err := decode(e, &d); err != nil {
+			return err
+		}
+		doc, err := s.db.DocumentForReminder(ctx, d.DocumentID)
+		if gone(err) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		specs = documentJobs(doc, now, to)
 	case carecircle.EventRecipientUpdated:
 		if err := json.Unmarshal(e.Data, &d); err != nil || !d.TimezoneChanged {
 			return nil

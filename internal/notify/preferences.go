@@ -19,6 +19,8 @@ const (
 	Shift          Category = "SHIFT"
 	Emergency      Category = "EMERGENCY"
 	FamilyActivity Category = "FAMILY_ACTIVITY"
+	// DocumentExpiry: a key document (insurance card, ID) runs out soon.
+	DocumentExpiry Category = "DOCUMENT_EXPIRY"
 )
 
 // Channels says where a category's notices go.
@@ -37,6 +39,7 @@ type Categories struct {
 	Shifts         Channels `json:"shifts"`
 	Emergencies    Channels `json:"emergencies" doc:"at least one channel stays on; quiet hours never hold emergencies back"`
 	FamilyActivity Channels `json:"familyActivity" doc:"in-app and push only"`
+	Documents      Channels `json:"documents" doc:"a document in the vault expires soon (ADMINs)"`
 }
 
 // QuietHours is a nightly window, in the member's own time zone, during
@@ -65,20 +68,21 @@ func DefaultPreferences() Preferences {
 	return Preferences{
 		Categories: Categories{
 			DoseReminders: both, MissedDoses: all, Refills: both, Appointments: both, Shifts: both,
-			Emergencies: all, FamilyActivity: Channels{InApp: true},
+			Emergencies: all, FamilyActivity: Channels{InApp: true}, Documents: both,
 		},
 		QuietHours: QuietHours{Start: "22:00", End: "07:00"},
 	}
 }
 
-// ParsePreferences reads stored preferences; "" (or damaged data, which
-// Validate never lets in) gives the defaults.
+// ParsePreferences reads stored preferences over the defaults, so a
+// category added after they were stored starts with its default; "" (or
+// damaged data, which Validate never lets in) gives the defaults.
 func ParsePreferences(stored string) Preferences {
 	p := DefaultPreferences()
 	if stored == "" {
 		return p
 	}
-	var s Preferences
+	s := DefaultPreferences()
 	if err := json.Unmarshal([]byte(stored), &s); err != nil || s.Validate() != nil {
 		return p
 	}
@@ -107,6 +111,8 @@ func (p *Preferences) Channel(c Category) *Channels {
 		return &p.Categories.Shifts
 	case Emergency:
 		return &p.Categories.Emergencies
+	case DocumentExpiry:
+		return &p.Categories.Documents
 	default:
 		return &p.Categories.FamilyActivity
 	}

@@ -45,6 +45,12 @@ type refillPayload struct {
 	MedicationID string `json:"medicationId"`
 }
 
+type documentPayload struct {
+	DocumentID string    `json:"documentId"`
+	ExpiresAt  time.Time `json:"expiresAt"`
+	Days       int       `json:"days"`
+}
+
 type alertPayload struct {
 	AlertID string `json:"alertId"`
 	N       int    `json:"n"`
@@ -223,6 +229,32 @@ func (s *Service) runRefillReminder(ctx context.Context, j *storage.Job) error {
 			return refillText(m.Name, m.Dosage, m.RecipientName, m.ID, *m.CurrentSupply, *m.RefillThreshold, true)
 		}}, now)
 	return lost(s.save(ctx, notes, &j.Lock, nil, refillJob(m.ID, nextRefillReminder(now, zone(m.Timezone)))))
+}
+
+// runDocumentReminder tells the ADMINs a document expires soon, if it
+// still exists with that expiry.
+func (s *Service) runDocumentReminder(ctx context.Context, j *storage.Job) error {
+	var p documentPayload
+	if err := payload(j, &p); err != nil {
+		return err
+	}
+	d, err := s.db.DocumentForReminder(ctx, p.DocumentID)
+	if gone(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !d.Live || !d.ExpiresAt.Equal(p.ExpiresAt) {
+		return nil
+	}
+	members, err := s.audience(ctx, d.FamilyID)
+	if err != nil {
+		return err
+	}
+	notes := s.build(members, admins, notice{category: DocumentExpiry, familyID: d.FamilyID, recipientID: d.RecipientID,
+		sourceKey: j.Key, text: func(m member) message { return documentExpiryText(d, p.Days) }}, s.clock.Now())
+	return lost(s.save(ctx, notes, &j.Lock, nil))
 }
 
 // runAlertRepeat sends an emergency again, by push and email, while no one

@@ -45,7 +45,14 @@ const (
 	// RefillReminderAt is the recipient's local time of the daily refill
 	// reminder while supply stays low.
 	RefillReminderAt = "09:00"
+	// DocumentReminderAt is the recipient's local time of document expiry
+	// reminders, sent DocumentReminderDays days before the expiry day.
+	DocumentReminderAt = "09:00"
 )
+
+// DocumentReminderDays are the days before a document's expiry on which
+// the family's ADMINs are reminded.
+var DocumentReminderDays = []int{30, 7, 1}
 
 // Job kinds this package runs.
 const (
@@ -55,6 +62,8 @@ const (
 	jobShift       = "shift-reminder"
 	jobRefill      = "refill-reminder"
 	jobAlertRepeat = "alert-repeat"
+	jobDocument    = "doc-expiry"
+	horizonDocs    = "documents"
 	horizonDoses   = "doses"
 	horizonAppts   = "appointments"
 	horizonShifts  = "shifts"
@@ -111,6 +120,7 @@ func New(cfg Config) *Service {
 	r.Register(jobs.Kind{Name: jobAppointment, Handler: s.runAppointmentReminder})
 	r.Register(jobs.Kind{Name: jobShift, Handler: s.runShiftReminder})
 	r.Register(jobs.Kind{Name: jobRefill, Handler: s.runRefillReminder})
+	r.Register(jobs.Kind{Name: jobDocument, Handler: s.runDocumentReminder})
 	r.Register(jobs.Kind{Name: jobAlertRepeat, Handler: s.runAlertRepeat,
 		Backoff: jobs.ExponentialBackoff(5*time.Second, time.Minute)})
 	r.Register(jobs.Kind{Name: storage.JobDeliverPush, Handler: s.deliverPush, OnDead: s.deliveryDead})

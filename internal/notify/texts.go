@@ -180,6 +180,21 @@ func shiftReminderText(s storage.ReminderShift, reader *time.Location) message {
 	}
 }
 
+func documentExpiryText(d storage.ReminderDocument, days int) message {
+	loc := zone(d.Timezone)
+	when := fmt.Sprintf("in %d days", days)
+	if days == 1 {
+		when = "tomorrow"
+	}
+	return message{
+		Title: fmt.Sprintf("%s's %s expires %s", d.RecipientName, d.Name, when),
+		Body: fmt.Sprintf("%s's %s (%s) expires on %s. Upload the renewed one when it arrives.", d.RecipientName, d.Name,
+			strings.ToLower(d.Category), d.ExpiresAt.In(loc).Format("Mon 2 Jan 2006")),
+		URL: "/documents/" + d.ID,
+		Tag: "document-" + d.ID,
+	}
+}
+
 func alertText(d alertData, reader *time.Location, repeat int) message {
 	loc := zone(d.Timezone)
 	title := fmt.Sprintf("EMERGENCY: %s — %s", d.CareRecipientName, d.Type)

@@ -47,7 +47,7 @@ const DeliveryAttempts = 8
 // Notification is one notice in a member's inbox.
 type Notification struct {
 	ID              string     `json:"id"`
-	Category        string     `json:"category" enum:"DOSE_REMINDER,MISSED_DOSE,REFILL,APPOINTMENT,SHIFT,EMERGENCY,FAMILY_ACTIVITY"`
+	Category        string     `json:"category" enum:"DOSE_REMINDER,MISSED_DOSE,REFILL,APPOINTMENT,SHIFT,EMERGENCY,FAMILY_ACTIVITY,DOCUMENT_EXPIRY"`
 	Title           string     `json:"title"`
 	Body            string     `json:"body"`
 	URL             string     `json:"url" doc:"path of the page to open, relative to the web app"`

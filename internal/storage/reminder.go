@@ -375,3 +375,64 @@ func (db *DB) RecipientAppointments(ctx context.Context, recipientID string, fro
 	return db.reminderAppointments(ctx, `a.care_recipient_id = $1 AND a.status = 'SCHEDULED' AND cr.deleted_at IS NULL
 		AND (a.recurrence <> '' OR a.start_at >= $2) ORDER BY a.id`, recipientID, ms(from))
 }
+
+// ReminderDocument is an expiring document with its recipient's zone.
+type ReminderDocument struct {
+	ID            string
+	FamilyID      string
+	RecipientID   string
+	Name          string
+	Category      string
+	ExpiresAt     time.Time
+	RecipientName string
+	Timezone      string
+	Live          bool // not deleted, and its recipient not removed
+}
+
+func (db *DB) reminderDocuments(ctx context.Context, where string, args ...any) ([]ReminderDocument, error) {
+	rows, err := db.r.QueryContext(ctx, `SELECT d.id, d.family_id, d.care_recipient_id, d.name, d.category, d.expires_at,
+		cr.first_name, cr.preferred_name, cr.timezone,
+		CASE WHEN d.deleted_at IS NULL AND cr.deleted_at IS NULL THEN 1 ELSE 0 END
+		FROM documents d JOIN care_recipients cr ON cr.id = d.care_recipient_id
+		WHERE d.expires_at IS NOT NULL AND `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("read documents: %w", err)
+	}
+	defer rows.Close()
+	var out []ReminderDocument
+	for rows.Next() {
+		var d ReminderDocument
+		var expires int64
+		var first, preferred string
+		var live int
+		if err := rows.Scan(&d.ID, &d.FamilyID, &d.RecipientID, &d.Name, &d.Category, &expires, &first, &preferred,
+			&d.Timezone, &live); err != nil {
+			return nil, fmt.Errorf("read documents: %w", err)
+		}
+		d.ExpiresAt, d.Live, d.RecipientName = fromMS(expires), live == 1, preferred
+		if d.RecipientName == "" {
+			d.RecipientName = first
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// DocumentsExpiringBetween returns live documents expiring in [from, to).
+func (db *DB) DocumentsExpiringBetween(ctx context.Context, from, to time.Time) ([]ReminderDocument, error) {
+	return db.reminderDocuments(ctx, `d.deleted_at IS NULL AND cr.deleted_at IS NULL AND d.expires_at >= $1 AND d.expires_at < $2
+		ORDER BY d.expires_at, d.id`, ms(from), ms(to))
+}
+
+// DocumentForReminder reads one document; a document without an expiry is
+// not found.
+func (db *DB) DocumentForReminder(ctx context.Context, id string) (ReminderDocument, error) {
+	out, err := db.reminderDocuments(ctx, `d.id = $1`, id)
+	if err != nil {
+		return ReminderDocument{}, err
+	}
+	if len(out) == 0 {
+		return ReminderDocument{}, notFound("document")
+	}
+	return out[0], nil
+}
