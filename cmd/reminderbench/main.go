@@ -62,7 +62,7 @@ func main() {
 	flag.IntVar(&o.perFamily, "per-family", 10, "medications per family (one care recipient each)")
 	flag.DurationVar(&o.window, "window", 6*time.Minute, "clock time dispatched, around the busiest minute")
 	flag.Float64Var(&o.speed, "speed", 1, "clock speed: 1 is real time")
-	flag.IntVar(&o.workers, "workers", 16, "jobs run at once")
+	flag.IntVar(&o.workers, "workers", 64, "jobs run at once")
 	flag.StringVar(&o.dir, "dir", "", "database directory (default: a temporary one, removed)")
 	flag.StringVar(&o.cpuprofile, "cpuprofile", "", "write a CPU profile of seeding, planning and dispatch to this file")
 	flag.Parse()

@@ -34,7 +34,8 @@ import (
 )
 
 // Handler runs one job. nil means done (a handler that finished or
-// rescheduled the job in its own transaction returns nil too). Any other
+// rescheduled the job in its own transaction returns nil too, having set
+// j.Finished so the runner doesn't record it again). Any other
 // error is retried with backoff, except Permanent errors, which kill the job
 // at once; Again reschedules it.
 type Handler func(ctx context.Context, j *storage.Job) error
@@ -56,7 +57,8 @@ type Kind struct {
 
 // Options tune a Runner. Zero values take the defaults noted.
 type Options struct {
-	// Workers is how many jobs run at once in this process (16).
+	// Workers is how many jobs run at once in this process (64): jobs
+	// mostly wait, on the database or a push service.
 	Workers int
 	// BatchSize is how many jobs one claim takes at most (64).
 	BatchSize int
@@ -79,7 +81,7 @@ type Options struct {
 
 func (o *Options) setDefaults() {
 	if o.Workers <= 0 {
-		o.Workers = 16
+		o.Workers = 64
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 64
@@ -125,11 +127,18 @@ type Runner struct {
 	lastPrune   time.Time
 }
 
-// periodic is a job the runner schedules itself once per slot of every.
+// periodic is a job the runner schedules itself once per slot of every,
+// offset into the slot.
 type periodic struct {
 	kind     string
 	every    time.Duration
+	offset   time.Duration
 	lastSlot time.Time
+}
+
+// slot returns the start of the slot now falls in.
+func (p *periodic) slot(now time.Time) time.Time {
+	return now.Add(-p.offset).Truncate(p.every).Add(p.offset)
 }
 
 // New returns a Runner over db's jobs table.
@@ -163,13 +172,15 @@ func (r *Runner) Register(k Kind) {
 	r.kinds[k.Name] = k
 }
 
-// Every schedules a job of kind once per interval, at the start of each
-// slot (clock time truncated to every), keyed "<kind>:<slot>" so every
-// worker schedules the same one. After downtime only the current slot runs.
-func (r *Runner) Every(kind string, every time.Duration) {
+// Every schedules a job of kind once per interval, at offset into each
+// slot (slots are clock time truncated to every, so a 15-minute job with a
+// 7-minute offset runs at :07, :22, :37 and :52), keyed "<kind>:<slot>" so
+// every worker schedules the same one. After downtime only the current slot
+// runs.
+func (r *Runner) Every(kind string, every, offset time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.periodic = append(r.periodic, &periodic{kind: kind, every: every})
+	r.periodic = append(r.periodic, &periodic{kind: kind, every: every, offset: offset})
 }
 
 // Wake makes a running loop look for due jobs now (call it after
@@ -323,7 +334,7 @@ func (r *Runner) execute(ctx context.Context, j *storage.Job) bool {
 	switch {
 	case err == nil:
 		m.finished(j.Kind, "done")
-		return true
+		return !j.Finished
 	case errors.As(err, &again):
 		m.finished(j.Kind, "rescheduled")
 		if err := r.db.RescheduleJob(ctx, j.Lock, again.at, again.payload); err != nil && !errors.Is(err, storage.ErrJobLost) {
@@ -383,7 +394,7 @@ func (r *Runner) housekeeping(ctx context.Context, force bool) {
 	r.mu.Lock()
 	var specs []storage.JobSpec
 	for _, p := range r.periodic {
-		slot := now.Truncate(p.every)
+		slot := p.slot(now)
 		if !slot.Equal(p.lastSlot) {
 			specs = append(specs, storage.JobSpec{Kind: p.kind, Key: p.kind + ":" + slot.UTC().Format(time.RFC3339),
 				RunAt: slot, MaxAttempts: 3})
@@ -396,7 +407,7 @@ func (r *Runner) housekeeping(ctx context.Context, force bool) {
 		} else {
 			r.mu.Lock()
 			for _, p := range r.periodic {
-				p.lastSlot = now.Truncate(p.every)
+				p.lastSlot = p.slot(now)
 			}
 			r.mu.Unlock()
 		}

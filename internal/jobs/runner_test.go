@@ -373,7 +373,7 @@ func TestRunner_PeriodicJobOncePerSlotAcrossWorkers(t *testing.T) {
 		for _, id := range []string{"w1", "w2"} {
 			r := newRunner(db, clock, id)
 			r.Register(jobs.Kind{Name: "plan", Handler: func(ctx context.Context, j *storage.Job) error { calls.Add(1); return nil }})
-			r.Every("plan", 15*time.Minute)
+			r.Every("plan", 15*time.Minute, 0)
 			runners = append(runners, r)
 		}
 		for range 3 {

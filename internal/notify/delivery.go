@@ -64,9 +64,19 @@ func (s *Service) delivery(ctx context.Context, j *storage.Job) (t storage.Deliv
 	return t, true, nil
 }
 
-func (s *Service) record(ctx context.Context, t storage.DeliveryTarget, o storage.DeliveryOutcome, lock *storage.JobLock) error {
+// record stores a delivery's outcome; with j, it finishes the job in the
+// same transaction.
+func (s *Service) record(ctx context.Context, t storage.DeliveryTarget, o storage.DeliveryOutcome, j *storage.Job) error {
 	s.deliveries.WithLabelValues(t.Channel, o.Status).Inc()
-	return lost(s.db.RecordDelivery(ctx, t.DeliveryID, o, lock))
+	var lock *storage.JobLock
+	if j != nil {
+		lock = &j.Lock
+	}
+	err := s.w.write(ctx, func(tx *storage.Tx) error { return tx.RecordDelivery(ctx, t.DeliveryID, o, lock) })
+	if err == nil && j != nil {
+		j.Finished = true
+	}
+	return lost(err)
 }
 
 func (s *Service) deliverPush(ctx context.Context, j *storage.Job) error {
@@ -76,7 +86,7 @@ func (s *Service) deliverPush(ctx context.Context, j *storage.Job) error {
 	}
 	if t.Endpoint == "" {
 		return s.record(ctx, t, storage.DeliveryOutcome{Status: storage.DeliveryGone, Attempts: j.Attempt,
-			Error: "the browser unsubscribed"}, &j.Lock)
+			Error: "the browser unsubscribed"}, j)
 	}
 	if s.push == nil {
 		return jobs.Permanent(errors.New("web push is not configured"))
@@ -92,10 +102,10 @@ func (s *Service) deliverPush(ctx context.Context, j *storage.Job) error {
 	err = s.push.Send(ctx, push.Subscription{Endpoint: t.Endpoint, P256dh: t.P256dh, Auth: t.Auth}, msg)
 	switch {
 	case err == nil:
-		return s.record(ctx, t, storage.DeliveryOutcome{Status: storage.DeliverySent, Attempts: j.Attempt}, &j.Lock)
+		return s.record(ctx, t, storage.DeliveryOutcome{Status: storage.DeliverySent, Attempts: j.Attempt}, j)
 	case errors.Is(err, push.ErrGone):
 		return s.record(ctx, t, storage.DeliveryOutcome{Status: storage.DeliveryGone, Attempts: j.Attempt, Error: err.Error(),
-			RemoveSubscription: t.SubscriptionID}, &j.Lock)
+			RemoveSubscription: t.SubscriptionID}, j)
 	case push.IsRetryable(err):
 		if rerr := s.record(ctx, t, storage.DeliveryOutcome{Status: storage.DeliveryRetrying, Attempts: j.Attempt, Error: err.Error()}, nil); rerr != nil {
 			s.log.Warn("delivery state not recorded", "delivery", t.DeliveryID, "err", rerr)
@@ -122,7 +132,7 @@ func (s *Service) deliverEmail(ctx context.Context, j *storage.Job) error {
 	err = s.mail.Send(ctx, mail.Message{To: t.Email, Subject: subject, Text: text, HTML: html})
 	switch {
 	case err == nil:
-		return s.record(ctx, t, storage.DeliveryOutcome{Status: storage.DeliverySent, Attempts: j.Attempt}, &j.Lock)
+		return s.record(ctx, t, storage.DeliveryOutcome{Status: storage.DeliverySent, Attempts: j.Attempt}, j)
 	case mail.IsPermanent(err):
 		return jobs.Permanent(err)
 	default:

@@ -85,14 +85,20 @@ func documentJobs(d storage.ReminderDocument, from, to time.Time) []storage.JobS
 	return out
 }
 
-// horizon returns where the named planner's next slice starts.
+// horizon returns where the named planner's next slice starts. A horizon
+// still more than PlanAhead-PlanSlice ahead is left alone (the returned
+// start is then past to, so nothing is planned): small slices would read
+// every row as often for little work.
 func (s *Service) horizon(ctx context.Context, name string, now time.Time) (time.Time, error) {
 	h, ok, err := s.db.PlannerHorizon(ctx, name)
 	if err != nil {
 		return now, err
 	}
-	if !ok || h.Before(now) {
+	switch {
+	case !ok || h.Before(now):
 		return now, nil
+	case h.After(now.Add(PlanAhead - PlanSlice)):
+		return now.Add(PlanAhead), nil
 	}
 	return h, nil
 }

@@ -77,7 +77,7 @@ func (s *Service) runDose(ctx context.Context, j *storage.Job) error {
 	if err := payload(j, &p); err != nil {
 		return err
 	}
-	m, err := s.db.MedicationForReminder(ctx, p.MedicationID)
+	m, logged, err := s.db.DoseForReminder(ctx, p.MedicationID, p.At)
 	if gone(err) {
 		return nil
 	}
@@ -85,12 +85,8 @@ func (s *Service) runDose(ctx context.Context, j *storage.Job) error {
 		return err
 	}
 	loc := zone(m.Timezone)
-	if !m.Active || !m.Plan.IsDose(p.At, loc) {
+	if !m.Active || logged || !m.Plan.IsDose(p.At, loc) {
 		return nil
-	}
-	logged, err := s.db.DoseLogged(ctx, m.ID, p.At)
-	if err != nil || logged {
-		return err
 	}
 	now := s.clock.Now()
 	missedAt := p.At.Add(time.Duration(m.MissedDoseMinutes) * time.Minute)
@@ -101,11 +97,14 @@ func (s *Service) runDose(ctx context.Context, j *storage.Job) error {
 		// The family lengthened the delay since this was scheduled.
 		return jobs.Again(missedAt, dosePayload{MedicationID: m.ID, At: p.At, Phase: phaseMissed})
 	}
-	_, err = s.db.RecordMissedDose(ctx, j.Lock, m, p.At, p.At.In(loc).Format("15:04"))
-	if errors.Is(err, storage.ErrJobLost) {
-		return nil
+	err = s.w.write(ctx, func(tx *storage.Tx) error {
+		_, err := tx.RecordMissedDose(ctx, j.Lock, m, p.At, p.At.In(loc).Format("15:04"))
+		return err
+	})
+	if err == nil {
+		j.Finished = true
 	}
-	return err
+	return lost(err)
 }
 
 func (s *Service) remindDose(ctx context.Context, j *storage.Job, m storage.ReminderMedication, at, missedAt time.Time) error {
@@ -123,12 +122,8 @@ func (s *Service) remindDose(ctx context.Context, j *storage.Job, m storage.Remi
 	}
 	notes := s.build(members, w, notice{category: DoseReminder, familyID: m.FamilyID, recipientID: m.RecipientID,
 		sourceKey: j.Key, text: func(mm member) message { return doseReminderText(m, at, mm.loc) }}, s.clock.Now())
-	err = s.save(ctx, notes, &j.Lock, &reschedule{at: missedAt,
-		payload: dosePayload{MedicationID: m.ID, At: at, Phase: phaseMissed}})
-	if errors.Is(err, storage.ErrJobLost) {
-		return nil
-	}
-	return err
+	return lost(s.save(ctx, notes, j, &reschedule{at: missedAt,
+		payload: dosePayload{MedicationID: m.ID, At: at, Phase: phaseMissed}}))
 }
 
 // runAppointmentReminder tells the assigned member and the ADMINs about an
@@ -163,7 +158,7 @@ func (s *Service) runAppointmentReminder(ctx context.Context, j *storage.Job) er
 		sourceKey: j.Key, text: func(m member) message {
 			return appointmentText(a, p.OccurrenceStart, p.Offset, m.loc, m.UserID)
 		}}, s.clock.Now())
-	return lost(s.save(ctx, notes, &j.Lock, nil))
+	return lost(s.save(ctx, notes, j, nil))
 }
 
 // lost treats a lease taken over by another worker as done: that worker
@@ -199,7 +194,7 @@ func (s *Service) runShiftReminder(ctx context.Context, j *storage.Job) error {
 	notes := s.build(members, func(m member) bool { return m.UserID == sh.Caregiver.ID && caregivers(m) },
 		notice{category: Shift, familyID: sh.FamilyID, recipientID: sh.CareRecipientID, sourceKey: j.Key,
 			text: func(m member) message { return shiftReminderText(sh, m.loc) }}, s.clock.Now())
-	return lost(s.save(ctx, notes, &j.Lock, nil))
+	return lost(s.save(ctx, notes, j, nil))
 }
 
 // runRefillReminder repeats the refill notice daily while the supply stays
@@ -228,7 +223,7 @@ func (s *Service) runRefillReminder(ctx context.Context, j *storage.Job) error {
 		sourceKey: j.Key, text: func(mm member) message {
 			return refillText(m.Name, m.Dosage, m.RecipientName, m.ID, *m.CurrentSupply, *m.RefillThreshold, true)
 		}}, now)
-	return lost(s.save(ctx, notes, &j.Lock, nil, refillJob(m.ID, nextRefillReminder(now, zone(m.Timezone)))))
+	return lost(s.save(ctx, notes, j, nil, refillJob(m.ID, nextRefillReminder(now, zone(m.Timezone)))))
 }
 
 // runDocumentReminder tells the ADMINs a document expires soon, if it
@@ -254,7 +249,7 @@ func (s *Service) runDocumentReminder(ctx context.Context, j *storage.Job) error
 	}
 	notes := s.build(members, admins, notice{category: DocumentExpiry, familyID: d.FamilyID, recipientID: d.RecipientID,
 		sourceKey: j.Key, text: func(m member) message { return documentExpiryText(d, p.Days) }}, s.clock.Now())
-	return lost(s.save(ctx, notes, &j.Lock, nil))
+	return lost(s.save(ctx, notes, j, nil))
 }
 
 // runAlertRepeat sends an emergency again, by push and email, while no one
@@ -287,5 +282,5 @@ func (s *Service) runAlertRepeat(ctx context.Context, j *storage.Job) error {
 	if p.N < AlertMaxRepeats {
 		follow = append(follow, alertRepeatJob(a.ID, p.N+1, a.CreatedAt))
 	}
-	return lost(s.save(ctx, notes, &j.Lock, nil, follow...))
+	return lost(s.save(ctx, notes, j, nil, follow...))
 }

@@ -177,3 +177,18 @@ func TestDelivery_AFailingChannelRetriesThenIsDeadWithoutBlockingTheOthers(t *te
 		}
 	})
 }
+
+func TestInbox_NoticesArePrunedAfterTheRetention(t *testing.T) {
+	eachDialect(t, func(t *testing.T, d storage.Dialect) {
+		h := newHarness(t, d, local(t, ny, day, 7, 0))
+		f := h.family("Prune", ny, london, ny, tokyo)
+		h.as(f.Caregiver).Must(201, "POST", "/api/v1/care-recipients/"+f.RecipientID+"/timeline",
+			map[string]any{"type": "NOTE", "content": "An old note"})
+		h.settle()
+		h.expect("today", f.Admin, "FAMILY_ACTIVITY", "added a note", counts{1, 0, 0})
+		h.at(h.clock.Now().Add(89 * 24 * time.Hour))
+		h.expect("after 89 days", f.Admin, "FAMILY_ACTIVITY", "added a note", counts{1, 0, 0})
+		h.at(h.clock.Now().Add(2 * 24 * time.Hour))
+		h.expect("after 91 days", f.Admin, "FAMILY_ACTIVITY", "added a note", counts{})
+	})
+}

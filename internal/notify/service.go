@@ -15,6 +15,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,8 +32,11 @@ const (
 	// PlanAhead is how far ahead reminder jobs exist: a day plus margin,
 	// so a planner outage of two hours loses nothing.
 	PlanAhead = 26 * time.Hour
-	// PlanEvery is how often the periodic planner extends the horizon.
+	// PlanEvery is how often the periodic planner runs; it extends a
+	// horizon once that is less than PlanAhead-PlanSlice ahead, so the
+	// reads of every medication happen about once per PlanSlice.
 	PlanEvery = 15 * time.Minute
+	PlanSlice = time.Hour
 	// AlertRepeatEvery is how often an unacknowledged emergency is sent
 	// again by push and email.
 	AlertRepeatEvery = 5 * time.Minute
@@ -40,6 +44,8 @@ const (
 	// acknowledged by then has been seen in the app by someone, and a
 	// phone buzzing all night helps no one.
 	AlertMaxRepeats = 36
+	// NotificationRetention is how long notices stay in the inbox.
+	NotificationRetention = 90 * 24 * time.Hour
 	// ShiftReminderBefore is how long before a shift its caregiver is told.
 	ShiftReminderBefore = time.Hour
 	// RefillReminderAt is the recipient's local time of the daily refill
@@ -63,6 +69,7 @@ const (
 	jobRefill      = "refill-reminder"
 	jobAlertRepeat = "alert-repeat"
 	jobDocument    = "doc-expiry"
+	jobPrune       = "prune-notifications"
 	horizonDocs    = "documents"
 	horizonDoses   = "doses"
 	horizonAppts   = "appointments"
@@ -94,6 +101,7 @@ type Service struct {
 	push    *push.Sender
 	mail    mail.Sender
 	baseURL string
+	w       *writer
 
 	deliveries *prometheus.CounterVec
 }
@@ -101,7 +109,7 @@ type Service struct {
 // New builds the pipeline and registers its jobs on cfg.Runner.
 func New(cfg Config) *Service {
 	s := &Service{db: cfg.DB, runner: cfg.Runner, clock: cfg.Clock, log: cfg.Logger, push: cfg.Push, mail: cfg.Mail,
-		baseURL: cfg.BaseURL}
+		baseURL: cfg.BaseURL, w: &writer{db: cfg.DB}}
 	if s.clock == nil {
 		s.clock = carecircle.SystemClock{}
 	}
@@ -115,17 +123,29 @@ func New(cfg Config) *Service {
 	}
 	r := cfg.Runner
 	r.Register(jobs.Kind{Name: jobPlan, Handler: s.runPlanner, Timeout: 10 * time.Minute})
-	r.Every(jobPlan, PlanEvery)
+	// Off the round minutes, when reminders come in bursts.
+	r.Every(jobPlan, PlanEvery, 7*time.Minute)
 	r.Register(jobs.Kind{Name: jobDose, Handler: s.runDose})
 	r.Register(jobs.Kind{Name: jobAppointment, Handler: s.runAppointmentReminder})
 	r.Register(jobs.Kind{Name: jobShift, Handler: s.runShiftReminder})
 	r.Register(jobs.Kind{Name: jobRefill, Handler: s.runRefillReminder})
 	r.Register(jobs.Kind{Name: jobDocument, Handler: s.runDocumentReminder})
+	r.Register(jobs.Kind{Name: jobPrune, Handler: s.runPrune, Timeout: 10 * time.Minute})
+	r.Every(jobPrune, 6*time.Hour, 3*time.Hour+11*time.Minute)
 	r.Register(jobs.Kind{Name: jobAlertRepeat, Handler: s.runAlertRepeat,
 		Backoff: jobs.ExponentialBackoff(5*time.Second, time.Minute)})
 	r.Register(jobs.Kind{Name: storage.JobDeliverPush, Handler: s.deliverPush, OnDead: s.deliveryDead})
 	r.Register(jobs.Kind{Name: storage.JobDeliverEmail, Handler: s.deliverEmail, OnDead: s.deliveryDead})
 	return s
+}
+
+// runPrune deletes notices older than NotificationRetention.
+func (s *Service) runPrune(ctx context.Context, j *storage.Job) error {
+	n, err := s.db.PruneNotifications(ctx, s.clock.Now().Add(-NotificationRetention))
+	if n > 0 {
+		s.log.Info("old notifications pruned", "notifications", n)
+	}
+	return err
 }
 
 // member is a family member with their zone and preferences parsed.
@@ -215,13 +235,20 @@ func (s *Service) build(members []member, w who, n notice, now time.Time) []stor
 }
 
 // save stores notices and follow-up jobs in one transaction, finishing
-// (or, with next, rescheduling) the job that made them when lock is set,
-// and wakes the runner for the deliveries.
-func (s *Service) save(ctx context.Context, notes []storage.NewNotification, lock *storage.JobLock, next *reschedule, follow ...storage.JobSpec) error {
-	if len(notes) == 0 && len(follow) == 0 && lock == nil {
+// (or, with next, rescheduling) job j when it is set, and wakes the runner
+// for the deliveries.
+func (s *Service) save(ctx context.Context, notes []storage.NewNotification, j *storage.Job, next *reschedule, follow ...storage.JobSpec) error {
+	if len(notes) == 0 && len(follow) == 0 && j == nil {
 		return nil
 	}
-	err := s.db.Write(ctx, func(tx *storage.Tx) error {
+	var lock *storage.JobLock
+	if j != nil {
+		lock = &j.Lock
+	}
+	if err := s.withSubscriptions(ctx, notes); err != nil {
+		return err
+	}
+	err := s.w.write(ctx, func(tx *storage.Tx) error {
 		if _, err := tx.CreateNotifications(ctx, notes); err != nil {
 			return err
 		}
@@ -240,7 +267,34 @@ func (s *Service) save(ctx context.Context, notes []storage.NewNotification, loc
 	if err != nil {
 		return fmt.Errorf("save notifications: %w", err)
 	}
+	if j != nil {
+		j.Finished = true
+	}
 	s.runner.Wake()
+	return nil
+}
+
+// withSubscriptions fills in the browsers of each notice that goes (or
+// would go) by push. They are read before the write transaction, which
+// SQLite's single writer holds for less time that way; a browser removed
+// in between is found gone when its delivery runs.
+func (s *Service) withSubscriptions(ctx context.Context, notes []storage.NewNotification) error {
+	var users []string
+	for _, n := range notes {
+		if n.Push || slices.Contains(n.Held, storage.ChannelPush) {
+			users = append(users, n.UserID)
+		}
+	}
+	if len(users) == 0 {
+		return nil
+	}
+	subs, err := s.db.SubscriptionIDs(ctx, users)
+	if err != nil {
+		return err
+	}
+	for i := range notes {
+		notes[i].Subscriptions = subs[notes[i].UserID]
+	}
 	return nil
 }
 

@@ -50,6 +50,9 @@ type Job struct {
 	Attempt     int // 1 on the first run
 	MaxAttempts int
 	Lock        JobLock
+	// Finished is set by a handler that finished or rescheduled the job in
+	// its own committed transaction, so the runner has nothing to record.
+	Finished bool
 }
 
 // JobLock names a claimed job and its worker, so a handler can finish the
@@ -94,44 +97,57 @@ func (db *DB) EnqueueJobs(ctx context.Context, specs ...JobSpec) (int, error) {
 	return n, err
 }
 
-// jobInsertBatch bounds the rows of one INSERT (6 parameters each). SQLite
-// resolves numbered parameters by a linear search, so a statement of
-// thousands of them spends more time being parsed than it saves.
+// jobInsertBatch bounds the rows of one INSERT on PostgreSQL, where a
+// round trip per row would dominate.
 const jobInsertBatch = 64
 
-// EnqueueJobs schedules jobs as part of tx (see DB.EnqueueJobs).
+// EnqueueJobs schedules jobs as part of tx (see DB.EnqueueJobs). SQLite
+// gets one single-row statement per job: its text never changes, so the
+// connection's statement cache parses it once, where multi-row statements
+// of every length would each be parsed (and SQLite resolves numbered
+// parameters by a linear search). PostgreSQL gets multi-row statements.
 func (tx *Tx) EnqueueJobs(ctx context.Context, specs ...JobSpec) (int, error) {
+	rows := make([][]any, 0, len(specs))
+	for _, s := range specs {
+		if s.Kind == "" || s.Key == "" {
+			return 0, fmt.Errorf("enqueue job: kind and key are required (%q, %q)", s.Kind, s.Key)
+		}
+		payload := []byte("{}")
+		if s.Payload != nil {
+			var err error
+			if payload, err = json.Marshal(s.Payload); err != nil {
+				return 0, fmt.Errorf("enqueue job %s: encode payload: %w", s.Key, err)
+			}
+		}
+		attempts := s.MaxAttempts
+		if attempts <= 0 {
+			attempts = DefaultJobAttempts
+		}
+		rows = append(rows, []any{carecircle.NewID(carecircle.PrefixJob), s.Kind, s.Key, ms(s.RunAt), string(payload), attempts})
+	}
+	const head = `INSERT INTO jobs (id, kind, unique_key, run_at, payload, state, max_attempts, created_at, updated_at) VALUES `
+	const tail = ` ON CONFLICT (unique_key) DO NOTHING`
+	perStatement := jobInsertBatch
+	if tx.db.Dialect == SQLite {
+		perStatement = 1
+	}
 	total := 0
-	for len(specs) > 0 {
-		batch := specs[:min(len(specs), jobInsertBatch)]
-		specs = specs[len(batch):]
+	for len(rows) > 0 {
+		batch := rows[:min(len(rows), perStatement)]
+		rows = rows[len(batch):]
 		var sb strings.Builder
-		sb.WriteString(`INSERT INTO jobs (id, kind, unique_key, run_at, payload, state, max_attempts, created_at, updated_at) VALUES `)
-		args := make([]any, 0, len(batch)*7+1)
+		sb.WriteString(head)
+		args := make([]any, 0, len(batch)*6+1)
 		args = append(args, tx.now)
-		for i, s := range batch {
-			if s.Kind == "" || s.Key == "" {
-				return total, fmt.Errorf("enqueue job: kind and key are required (%q, %q)", s.Kind, s.Key)
-			}
-			payload := []byte("{}")
-			if s.Payload != nil {
-				var err error
-				if payload, err = json.Marshal(s.Payload); err != nil {
-					return total, fmt.Errorf("enqueue job %s: encode payload: %w", s.Key, err)
-				}
-			}
-			attempts := s.MaxAttempts
-			if attempts <= 0 {
-				attempts = DefaultJobAttempts
-			}
+		for i, r := range batch {
 			if i > 0 {
 				sb.WriteByte(',')
 			}
 			p := len(args)
 			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, 'available', $%d, $1, $1)", p+1, p+2, p+3, p+4, p+5, p+6)
-			args = append(args, carecircle.NewID(carecircle.PrefixJob), s.Kind, s.Key, ms(s.RunAt), string(payload), attempts)
+			args = append(args, r...)
 		}
-		sb.WriteString(` ON CONFLICT (unique_key) DO NOTHING`)
+		sb.WriteString(tail)
 		res, err := tx.ExecContext(ctx, sb.String(), args...)
 		if err != nil {
 			return total, fmt.Errorf("enqueue jobs: %w", err)

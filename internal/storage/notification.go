@@ -88,6 +88,8 @@ type NewNotification struct {
 	Email     bool
 	Urgent    bool     // emergency: high urgency, short TTL
 	Held      []string // channels the member's quiet hours hold back (recorded as SKIPPED)
+	// Subscriptions are the member's push subscription ids (SubscriptionIDs).
+	Subscriptions []string
 }
 
 // CreateNotifications stores notices and schedules their deliveries in one
@@ -110,6 +112,7 @@ func (db *DB) CreateNotifications(ctx context.Context, notes []NewNotification, 
 func (tx *Tx) CreateNotifications(ctx context.Context, notes []NewNotification) (int, error) {
 	created := 0
 	var jobs []JobSpec
+	var deliveries [][]any
 	for _, n := range notes {
 		id := carecircle.NewID(carecircle.PrefixNotification)
 		res, err := tx.ExecContext(ctx, `INSERT INTO notifications (id, user_id, family_id, care_recipient_id, category,
@@ -125,44 +128,51 @@ func (tx *Tx) CreateNotifications(ctx context.Context, notes []NewNotification) 
 			continue // this member was told about this source already
 		}
 		created++
-		addDelivery := func(channel, subscriptionID, status, kind string) error {
+		addDelivery := func(channel, subscriptionID, status, kind string) {
 			did := carecircle.NewID("dlv_")
-			if _, err := tx.ExecContext(ctx, `INSERT INTO notification_deliveries (id, notification_id, channel,
-				subscription_id, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $6)`,
-				did, id, channel, subscriptionID, status, tx.now); err != nil {
-				return fmt.Errorf("create delivery: %w", err)
-			}
+			deliveries = append(deliveries, []any{did, id, channel, subscriptionID, status})
 			if kind != "" {
 				jobs = append(jobs, JobSpec{Kind: kind, Key: "deliver:" + did, RunAt: tx.nowT,
 					Payload: map[string]string{"deliveryId": did}, MaxAttempts: DeliveryAttempts})
 			}
-			return nil
 		}
 		held := func(c string) bool { return slices.Contains(n.Held, c) }
-		if n.Push || held(ChannelPush) {
-			subs, err := tx.subscriptionIDs(ctx, n.UserID)
-			if err != nil {
-				return created, err
-			}
-			for _, sid := range subs {
-				if n.Push {
-					err = addDelivery(ChannelPush, sid, DeliveryPending, JobDeliverPush)
-				} else {
-					err = addDelivery(ChannelPush, sid, DeliverySkipped, "")
-				}
-				if err != nil {
-					return created, err
-				}
+		for _, sid := range n.Subscriptions {
+			switch {
+			case n.Push:
+				addDelivery(ChannelPush, sid, DeliveryPending, JobDeliverPush)
+			case held(ChannelPush):
+				addDelivery(ChannelPush, sid, DeliverySkipped, "")
 			}
 		}
 		switch {
 		case n.Email:
-			err = addDelivery(ChannelEmail, "", DeliveryPending, JobDeliverEmail)
+			addDelivery(ChannelEmail, "", DeliveryPending, JobDeliverEmail)
 		case held(ChannelEmail):
-			err = addDelivery(ChannelEmail, "", DeliverySkipped, "")
+			addDelivery(ChannelEmail, "", DeliverySkipped, "")
 		}
-		if err != nil {
-			return created, err
+	}
+	perStatement := 50 // see EnqueueJobs
+	if tx.db.Dialect == SQLite {
+		perStatement = 1
+	}
+	for len(deliveries) > 0 {
+		batch := deliveries[:min(len(deliveries), perStatement)]
+		deliveries = deliveries[len(batch):]
+		var sb strings.Builder
+		sb.WriteString(`INSERT INTO notification_deliveries (id, notification_id, channel, subscription_id, status,
+			created_at, updated_at) VALUES `)
+		args := []any{tx.now}
+		for i, d := range batch {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			p := len(args)
+			fmt.Fprintf(&sb, "($%d, $%d, $%d, $%d, $%d, $1, $1)", p+1, p+2, p+3, p+4, p+5)
+			args = append(args, d...)
+		}
+		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return created, fmt.Errorf("create deliveries: %w", err)
 		}
 	}
 	if _, err := tx.EnqueueJobs(ctx, jobs...); err != nil {
@@ -171,19 +181,26 @@ func (tx *Tx) CreateNotifications(ctx context.Context, notes []NewNotification) 
 	return created, nil
 }
 
-func (tx *Tx) subscriptionIDs(ctx context.Context, userID string) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, `SELECT id FROM push_subscriptions WHERE user_id = $1 ORDER BY id`, userID)
+// SubscriptionIDs returns the push subscription ids of each user.
+func (db *DB) SubscriptionIDs(ctx context.Context, userIDs []string) (map[string][]string, error) {
+	args := make([]any, len(userIDs))
+	ph := make([]string, len(userIDs))
+	for i, u := range userIDs {
+		args[i], ph[i] = u, fmt.Sprintf("$%d", i+1)
+	}
+	rows, err := db.r.QueryContext(ctx, `SELECT user_id, id FROM push_subscriptions WHERE user_id IN (`+strings.Join(ph, ",")+`)
+		ORDER BY user_id, id`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("read push subscriptions: %w", err)
 	}
 	defer rows.Close()
-	var out []string
+	out := map[string][]string{}
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var user, id string
+		if err := rows.Scan(&user, &id); err != nil {
 			return nil, fmt.Errorf("read push subscriptions: %w", err)
 		}
-		out = append(out, id)
+		out[user] = append(out[user], id)
 	}
 	return out, rows.Err()
 }
@@ -284,21 +301,24 @@ type DeliveryOutcome struct {
 // RecordDelivery stores an attempt's outcome. With a lock, the job is
 // finished in the same transaction, so a delivery is recorded sent once.
 func (db *DB) RecordDelivery(ctx context.Context, deliveryID string, o DeliveryOutcome, lock *JobLock) error {
-	return db.write(ctx, func(tx *Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE notification_deliveries SET status = $1, attempts = $2, last_error = $3,
-			updated_at = $4 WHERE id = $5`, o.Status, o.Attempts, truncate(o.Error, 500), tx.now, deliveryID); err != nil {
-			return fmt.Errorf("record delivery: %w", err)
+	return db.write(ctx, func(tx *Tx) error { return tx.RecordDelivery(ctx, deliveryID, o, lock) })
+}
+
+// RecordDelivery is DB.RecordDelivery as part of tx.
+func (tx *Tx) RecordDelivery(ctx context.Context, deliveryID string, o DeliveryOutcome, lock *JobLock) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE notification_deliveries SET status = $1, attempts = $2, last_error = $3,
+		updated_at = $4 WHERE id = $5`, o.Status, o.Attempts, truncate(o.Error, 500), tx.now, deliveryID); err != nil {
+		return fmt.Errorf("record delivery: %w", err)
+	}
+	if o.RemoveSubscription != "" {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM push_subscriptions WHERE id = $1`, o.RemoveSubscription); err != nil {
+			return fmt.Errorf("remove push subscription: %w", err)
 		}
-		if o.RemoveSubscription != "" {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM push_subscriptions WHERE id = $1`, o.RemoveSubscription); err != nil {
-				return fmt.Errorf("remove push subscription: %w", err)
-			}
-		}
-		if lock != nil {
-			return tx.FinishJob(ctx, *lock)
-		}
-		return nil
-	})
+	}
+	if lock != nil {
+		return tx.FinishJob(ctx, *lock)
+	}
+	return nil
 }
 
 const notificationColumns = `n.id, n.category, n.title, n.body, n.url, n.family_id, n.care_recipient_id, n.event_id, n.read_at, n.created_at`
@@ -587,4 +607,19 @@ func (db *DB) PushSubscriptions(ctx context.Context) ([]PushSubscription, error)
 		out = append(out, s)
 	}
 	return out, rows.Err()
+}
+
+// PruneNotifications deletes notices (and their deliveries) created before
+// the cutoff and returns how many.
+func (db *DB) PruneNotifications(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.write(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM notifications WHERE created_at < $1`, ms(before))
+		if err != nil {
+			return fmt.Errorf("prune notifications: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }

@@ -142,6 +142,22 @@ func (db *DB) MedicationForReminder(ctx context.Context, id string) (ReminderMed
 	return m, nil
 }
 
+// DoseForReminder reads a medication and whether its dose at `at` has a
+// log, in one query: the dose reminder's whole check.
+func (db *DB) DoseForReminder(ctx context.Context, medicationID string, at time.Time) (ReminderMedication, bool, error) {
+	var logged int
+	m, err := scanReminderMedication(scanWith{db.r.QueryRowContext(ctx, `SELECT `+reminderMedicationColumns+`,
+		CASE WHEN EXISTS (SELECT 1 FROM medication_logs l WHERE l.medication_id = x.id AND l.scheduled_at = $2) THEN 1 ELSE 0 END
+		`+reminderMedicationFrom+` WHERE x.id = $1`, medicationID, ms(at)), []any{&logged}})
+	if errors.Is(err, sql.ErrNoRows) {
+		return m, false, notFound("medication")
+	}
+	if err != nil {
+		return m, false, fmt.Errorf("read medication: %w", err)
+	}
+	return m, logged == 1, nil
+}
+
 // DoseLogged reports whether the dose (medication, instant) has a log.
 func (db *DB) DoseLogged(ctx context.Context, medicationID string, at time.Time) (bool, error) {
 	var n int
@@ -158,36 +174,40 @@ func (db *DB) DoseLogged(ctx context.Context, medicationID string, at time.Time)
 // unlogged and its medication still active. It reports whether the event
 // was recorded. The event carries what a notice needs.
 func (db *DB) RecordMissedDose(ctx context.Context, lock JobLock, m ReminderMedication, at time.Time, localTime string) (bool, error) {
-	recorded := false
+	var recorded bool
 	err := db.write(ctx, func(tx *Tx) error {
-		recorded = false
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM medication_logs WHERE medication_id = $1 AND scheduled_at = $2`,
-			m.ID, ms(at)).Scan(&n); err != nil {
-			return fmt.Errorf("read dose log: %w", err)
-		}
-		var active int
-		err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM medications x JOIN care_recipients cr ON cr.id = x.care_recipient_id
-			WHERE x.id = $1 AND x.deactivated_at IS NULL AND cr.deleted_at IS NULL`, m.ID).Scan(&active)
-		if err != nil {
-			return fmt.Errorf("read medication: %w", err)
-		}
-		if n == 0 && active == 1 {
-			recorded = true
-			err := tx.Record(carecircle.NewEvent(carecircle.EventMedicationMissed, "/api/v1/medications/"+m.ID, tx.nowT,
-				carecircle.EventData{FamilyID: m.FamilyID, CareRecipientID: m.RecipientID}, map[string]any{
-					"medicationId": m.ID, "medicationName": m.Name, "dosage": m.Dosage,
-					"careRecipientName": m.RecipientName, "timezone": m.Timezone,
-					"scheduledTime": at.UTC().Format(time.RFC3339), "scheduledLocalTime": localTime,
-					"missedAfterMinutes": m.MissedDoseMinutes,
-				}))
-			if err != nil {
-				return err
-			}
-		}
-		return tx.FinishJob(ctx, lock)
+		var err error
+		recorded, err = tx.RecordMissedDose(ctx, lock, m, at, localTime)
+		return err
 	})
 	return recorded, err
+}
+
+// RecordMissedDose is DB.RecordMissedDose as part of tx.
+func (tx *Tx) RecordMissedDose(ctx context.Context, lock JobLock, m ReminderMedication, at time.Time, localTime string) (bool, error) {
+	var logged, active int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM medication_logs WHERE medication_id = $1 AND scheduled_at = $2`,
+		m.ID, ms(at)).Scan(&logged); err != nil {
+		return false, fmt.Errorf("read dose log: %w", err)
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM medications x JOIN care_recipients cr ON cr.id = x.care_recipient_id
+		WHERE x.id = $1 AND x.deactivated_at IS NULL AND cr.deleted_at IS NULL`, m.ID).Scan(&active); err != nil {
+		return false, fmt.Errorf("read medication: %w", err)
+	}
+	recorded := logged == 0 && active == 1
+	if recorded {
+		err := tx.Record(carecircle.NewEvent(carecircle.EventMedicationMissed, "/api/v1/medications/"+m.ID, tx.nowT,
+			carecircle.EventData{FamilyID: m.FamilyID, CareRecipientID: m.RecipientID}, map[string]any{
+				"medicationId": m.ID, "medicationName": m.Name, "dosage": m.Dosage,
+				"careRecipientName": m.RecipientName, "timezone": m.Timezone,
+				"scheduledTime": at.UTC().Format(time.RFC3339), "scheduledLocalTime": localTime,
+				"missedAfterMinutes": m.MissedDoseMinutes,
+			}))
+		if err != nil {
+			return false, err
+		}
+	}
+	return recorded, tx.FinishJob(ctx, lock)
 }
 
 // PlannerHorizon returns how far the named planner has scheduled.
@@ -339,20 +359,31 @@ func (db *DB) ShiftForReminder(ctx context.Context, id string) (ReminderShift, e
 // CaregiversOnDuty returns the caregivers of a recipient's shifts that are
 // on duty at t (carecircle.Shift.OnDutyAt), checked-in ones first.
 func (db *DB) CaregiversOnDuty(ctx context.Context, recipientID string, at time.Time) ([]string, error) {
-	shifts, err := db.reminderShifts(ctx, `s.care_recipient_id = $1 AND s.checked_out_at IS NULL
-		AND s.start_at <= $2 AND s.end_at > $3 AND s.start_at > $4
-		ORDER BY CASE WHEN s.checked_in_at IS NULL THEN 1 ELSE 0 END, s.start_at, s.id`,
+	// Only shifts that could cover t (the conditions of OnDutyAt, bounded by
+	// the longest shift so the index scan stays short).
+	rows, err := db.r.QueryContext(ctx, `SELECT caregiver_id, start_at, end_at, checked_in_at FROM shifts
+		WHERE care_recipient_id = $1 AND checked_out_at IS NULL AND start_at > $4
+		AND ((checked_in_at IS NOT NULL AND end_at > $3) OR (start_at <= $2 AND end_at > $2))
+		ORDER BY CASE WHEN checked_in_at IS NULL THEN 1 ELSE 0 END, start_at, id`,
 		recipientID, ms(at), ms(at.Add(-carecircle.ShiftOvertimeGrace)), ms(at.Add(-carecircle.MaxShiftLength)))
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("read shifts on duty: %w", err)
 	}
+	defer rows.Close()
 	var out []string
-	for _, s := range shifts {
+	for rows.Next() {
+		var s carecircle.Shift
+		var start, end int64
+		var in sql.NullInt64
+		if err := rows.Scan(&s.Caregiver.ID, &start, &end, &in); err != nil {
+			return nil, fmt.Errorf("read shifts on duty: %w", err)
+		}
+		s.StartTime, s.EndTime, s.CheckedInAt = fromMS(start), fromMS(end), fromNullMS(in)
 		if s.OnDutyAt(at) {
 			out = append(out, s.Caregiver.ID)
 		}
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // AlertForReminder reads an emergency alert for its repeat job, with its
