@@ -14,8 +14,8 @@ import (
 //     rescheduled or dead (the dead letters);
 //   - carecircle_job_start_lateness_seconds{kind}: how long after its
 //     run time a job started;
-//   - carecircle_jobs{state}: jobs in the table per state, read at scrape
-//     time, so dead jobs stay visible across restarts.
+//   - carecircle_jobs{state}: available, running and dead jobs in the
+//     table, read at scrape time, so dead jobs stay visible across restarts.
 //
 // A nil *Metrics records nothing.
 type Metrics struct {

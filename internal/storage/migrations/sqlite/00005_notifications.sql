@@ -21,6 +21,7 @@ CREATE TABLE jobs (
 CREATE INDEX jobs_due ON jobs(run_at) WHERE state = 'available';
 CREATE INDEX jobs_running ON jobs(locked_until) WHERE state = 'running';
 CREATE INDEX jobs_finished ON jobs(run_at) WHERE state IN ('done', 'dead');
+CREATE INDEX jobs_dead ON jobs(run_at) WHERE state = 'dead';
 
 -- How far ahead the periodic planners have scheduled, so each run only
 -- plans the slice after the previous one.
