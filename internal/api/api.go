@@ -105,6 +105,7 @@ func New(mux *http.ServeMux, d Deps, cfg Config, extra ...Register) *Server {
 	s.registerAuth()
 	s.registerFamilies()
 	s.registerRecipients()
+	s.registerMedications()
 	s.registerAudit()
 	s.registerAppointments()
 	s.registerTimeline()

@@ -43,7 +43,8 @@ type cloudEvent struct {
 	Data        map[string]any `json:"data"`
 }
 
-// next reads the next event of the given type, skipping others.
+// next reads the next event of the given type, skipping others ("" takes
+// any event).
 func next(t *testing.T, conn *websocket.Conn, typ string) cloudEvent {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -57,7 +58,7 @@ func next(t *testing.T, conn *websocket.Conn, typ string) cloudEvent {
 		if err := json.Unmarshal(b, &ev); err != nil {
 			t.Fatalf("not JSON: %s", b)
 		}
-		if ev.Type == typ {
+		if ev.Type == typ || typ == "" {
 			return ev
 		}
 	}
@@ -82,6 +83,36 @@ func TestWebSocket_FamilyGetsEventsOtherFamilyNothing(t *testing.T) {
 	got := next(t, stranger, "timeline.entry.created")
 	if got.Data["familyId"] != other.ID {
 		t.Fatalf("stranger received another family's event: %+v", got)
+	}
+}
+
+// TestWebSocket_DoseLoggedReachesOtherMembersLive is the product's promise:
+// a dose one member logs shows up on another member's open socket.
+func TestWebSocket_DoseLoggedReachesOtherMembersLive(t *testing.T) {
+	e := apptest.New(t, apptest.Options{})
+	f := e.NewFamily("Dose", "America/New_York")
+	other := e.NewFamily("Elsewhere", "UTC")
+	watcher := dial(t, e, f.Admin)
+	stranger := dial(t, e, other.Admin)
+	med := f.Caregiver.Must(201, "POST", "/api/v1/care-recipients/"+f.RecipientID+"/medications",
+		map[string]any{"name": "Metformin", "dosage": "500mg", "frequency": "TWICE_DAILY", "times": []string{"08:00", "20:00"}})
+	dose := f.Caregiver.Must(200, "GET", "/api/v1/care-recipients/"+f.RecipientID+"/medications/schedule", nil)["items"].([]any)[0].(map[string]any)
+	log := f.Caregiver.Must(201, "POST", "/api/v1/medications/"+med["id"].(string)+"/log",
+		map[string]any{"status": "GIVEN", "scheduledTime": dose["scheduledTime"]})
+	ev := next(t, watcher, "medication.logged")
+	if ev.Data["medicationId"] != med["id"] || ev.Data["status"] != "GIVEN" || ev.Data["loggedById"] != f.Caregiver.UserID ||
+		ev.Data["familyId"] != f.ID || ev.Data["careRecipientId"] != f.RecipientID {
+		t.Fatalf("event = %+v (log %v)", ev, log)
+	}
+	other.Admin.Must(201, "POST", "/api/v1/care-recipients/"+other.RecipientID+"/timeline", map[string]any{"type": "NOTE", "content": "own"})
+	for {
+		got := next(t, stranger, "")
+		if got.Type == "medication.logged" {
+			t.Fatalf("another family's member received %+v", got)
+		}
+		if got.Type == "timeline.entry.created" {
+			break
+		}
 	}
 }
 

@@ -22,5 +22,5 @@ func newLimiter(cfg config.Config, clock carecircle.Clock) (ratelimit.Limiter, f
 		return nil, nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
 	client := redis.NewClient(opt)
-	return ratelimit.NewRedis(client, "carecircle:rl:", cfg.AuthRateLimit, time.Minute), client.Close, nil
+	return ratelimit.NewRedis(client, cfg.RedisPrefix+"rl:", cfg.AuthRateLimit, time.Minute), client.Close, nil
 }

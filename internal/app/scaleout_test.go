@@ -138,3 +138,26 @@ func TestBrokerOutage_WritesContinueAndEveryEventArrivesOnce(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// TestScaleOut_RateLimitIsSharedThroughRedis: attempts on two instances
+// count against one budget.
+func TestScaleOut_RateLimitIsSharedThroughRedis(t *testing.T) {
+	redisURL := os.Getenv("CARECIRCLE_TEST_REDIS_URL")
+	if redisURL == "" {
+		t.Skip("CARECIRCLE_TEST_REDIS_URL is not set")
+	}
+	env := map[string]string{"REDIS_URL": redisURL, "AUTH_RATE_LIMIT": "4",
+		"REDIS_KEY_PREFIX": fmt.Sprintf("cctest:%d:", time.Now().UnixNano())}
+	a := apptest.New(t, apptest.Options{Env: env})
+	b := apptest.New(t, apptest.Options{Env: env})
+	body := map[string]any{"email": "limited@example.com", "password": "wrong password here"}
+	for i, e := range []*apptest.Env{a, b, a, b} {
+		if r := e.Anon().Do("POST", "/api/v1/auth/login", body); r.Status != 401 {
+			t.Fatalf("attempt %d: status %d", i+1, r.Status)
+		}
+	}
+	r := a.Anon().Do("POST", "/api/v1/auth/login", body)
+	if r.Status != 429 || r.Header.Get("Retry-After") == "" {
+		t.Fatalf("fifth attempt across instances: status %d, Retry-After %q", r.Status, r.Header.Get("Retry-After"))
+	}
+}

@@ -23,6 +23,7 @@ type Config struct {
 	DatabaseURL   string // postgres://… in scale-out mode; else a SQLite file under DataDir
 	ScaleOut      bool   // DATABASE_URL is PostgreSQL
 	RedisURL      string
+	RedisPrefix   string // key prefix, to share one Redis between deployments [carecircle:]
 	AMQPURL       string
 	AMQPExchange  string // topic exchange [carecircle.events]
 	AMQPPrefix    string // queue name prefix [carecircle]
@@ -67,6 +68,7 @@ func Load(env Getenv) (Config, error) {
 		DataDir:       or(env("DATA_DIR"), "./data"),
 		DatabaseURL:   env("DATABASE_URL"),
 		RedisURL:      env("REDIS_URL"),
+		RedisPrefix:   or(env("REDIS_KEY_PREFIX"), "carecircle:"),
 		AMQPURL:       or(env("AMQP_URL"), env("RABBITMQ_URL")),
 		AMQPExchange:  or(env("AMQP_EXCHANGE"), "carecircle.events"),
 		AMQPPrefix:    or(env("AMQP_QUEUE_PREFIX"), "carecircle"),

@@ -106,12 +106,17 @@ func (db *DB) RecordAudit(ctx context.Context, e carecircle.Event) error {
 			break
 		}
 	}
-	now, _ := db.now()
-	_, err := db.w.ExecContext(ctx, `INSERT INTO audit_log (id, event_id, family_id, care_recipient_id, actor_id, actor_name,
-		session_id, action, resource_type, resource_id, summary, data, occurred_at, recorded_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (event_id) DO NOTHING`,
-		carecircle.NewID(carecircle.PrefixAudit), e.ID, e.FamilyID, e.CareRecipientID, e.ActorID, actorName, e.SessionID,
-		strings.TrimPrefix(e.Type, "internal."), typ, id, truncate(summary, 300), string(e.Data), ms(e.Time), now)
+	// A background write: on SQLite the insert shares a group commit (and
+	// its fsync) with the requests' own writes instead of paying one per
+	// event.
+	err := db.writeBackground(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO audit_log (id, event_id, family_id, care_recipient_id, actor_id, actor_name,
+			session_id, action, resource_type, resource_id, summary, data, occurred_at, recorded_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (event_id) DO NOTHING`,
+			carecircle.NewID(carecircle.PrefixAudit), e.ID, e.FamilyID, e.CareRecipientID, e.ActorID, actorName, e.SessionID,
+			strings.TrimPrefix(e.Type, "internal."), typ, id, truncate(summary, 300), string(e.Data), ms(e.Time), tx.now)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("record audit: %w", err)
 	}

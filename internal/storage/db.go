@@ -44,6 +44,8 @@ type DB struct {
 	// commits, so the outbox relay can publish them without waiting for its
 	// next poll. It must not block.
 	OnCommit func(events []carecircle.Event)
+
+	commits *groupCommitter // SQLite: batches write transactions (groupcommit.go)
 }
 
 // Open connects to url: a postgres:// URL, or a SQLite file path (optionally
@@ -72,14 +74,14 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		// acknowledged dose log survives a power cut, not only a crash.
 		const pragmas = "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)" +
 			"&_pragma=busy_timeout(10000)&_pragma=cache_size(-16000)&_pragma=temp_store(MEMORY)"
-		w, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_txlock=immediate")
+		w, err := openSQLite("file:" + path + "?" + pragmas + "&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("open sqlite: %w", err)
 		}
 		w.SetMaxOpenConns(1)
 		w.SetMaxIdleConns(1)
 		w.SetConnMaxLifetime(0)
-		r, err := sql.Open("sqlite", "file:"+path+"?"+pragmas+"&_pragma=query_only(1)")
+		r, err := openSQLite("file:" + path + "?" + pragmas + "&_pragma=query_only(1)")
 		if err != nil {
 			w.Close()
 			return nil, fmt.Errorf("open sqlite: %w", err)
@@ -88,6 +90,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		r.SetMaxIdleConns(8)
 		r.SetConnMaxLifetime(0)
 		db.Dialect, db.w, db.r = SQLite, w, r
+		db.commits = newGroupCommitter(db)
 	}
 	if err := db.w.PingContext(ctx); err != nil {
 		db.Close()
@@ -98,6 +101,9 @@ func Open(ctx context.Context, url string) (*DB, error) {
 
 // Close closes the connection pools.
 func (db *DB) Close() error {
+	if db.commits != nil {
+		db.commits.shutdown()
+	}
 	err := db.w.Close()
 	if db.r != db.w {
 		err = errors.Join(err, db.r.Close())
@@ -138,8 +144,13 @@ func (tx *Tx) Now() time.Time { return tx.nowT }
 
 // write runs fn in a write transaction and commits it when fn returns nil.
 // Events recorded by fn are committed atomically with the change and then
-// handed to OnCommit.
+// handed to OnCommit. On SQLite the transaction may be shared with other
+// requests (group commit, see groupcommit.go): fn's changes still commit or
+// roll back as a unit, and write returns only once they are durable.
 func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.commits != nil {
+		return db.commits.write(ctx, fn, false)
+	}
 	sqlTx, err := db.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
@@ -157,6 +168,16 @@ func (db *DB) write(ctx context.Context, fn func(tx *Tx) error) error {
 		db.OnCommit(tx.events)
 	}
 	return nil
+}
+
+// writeBackground is write for work no request is waiting on (event
+// consumers): on SQLite it may wait a few milliseconds to share a request's
+// commit instead of paying for its own (see groupcommit.go).
+func (db *DB) writeBackground(ctx context.Context, fn func(tx *Tx) error) error {
+	if db.commits != nil {
+		return db.commits.write(ctx, fn, true)
+	}
+	return db.write(ctx, fn)
 }
 
 // isUniqueViolation reports whether err is a unique-constraint failure in

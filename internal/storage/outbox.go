@@ -95,9 +95,12 @@ func (db *DB) ConsumerOffset(ctx context.Context, consumer string) (seq int64, f
 
 // SetConsumerOffset records that a consumer handled every event up to seq.
 func (db *DB) SetConsumerOffset(ctx context.Context, consumer string, seq int64) error {
-	now, _ := db.now()
-	_, err := db.w.ExecContext(ctx, `INSERT INTO consumer_offsets (consumer, seq, updated_at) VALUES ($1, $2, $3)
-		ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at`, consumer, seq, now)
+	// A background write: on SQLite it shares a group commit with requests'.
+	err := db.writeBackground(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO consumer_offsets (consumer, seq, updated_at) VALUES ($1, $2, $3)
+			ON CONFLICT (consumer) DO UPDATE SET seq = excluded.seq, updated_at = excluded.updated_at`, consumer, seq, tx.now)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("consumer offset: %w", err)
 	}
