@@ -72,8 +72,7 @@ func (h *harness) handled(group string, e carecircle.Event, err error) {
 	h.mu.Unlock()
 }
 
-// rawDB opens a process's database directly, for checks and for rows whose
-// API belongs to another feature.
+// rawDB opens a process's database directly, for checks.
 func rawDB(t *testing.T, url string) *sql.DB {
 	t.Helper()
 	var db *sql.DB
@@ -325,61 +324,27 @@ func local(t *testing.T, zone string, day string, hh, mm int) time.Time {
 	return carecircle.LocalInstant(d, hh, mm, loc)
 }
 
-// medication adds a scheduled medication. The medications API is another
-// feature's; until it is in this branch the row and its event are written
-// the way its storage code writes them.
+// medication adds a scheduled medication through the API, as the admin.
 func (h *harness) medication(f *apptest.Family, recipientID, name, dosage, frequency string, times []string, supply, threshold *int) string {
 	h.t.Helper()
-	id := carecircle.NewID(carecircle.PrefixMedication)
-	tj, _ := json.Marshal(times)
-	now := h.clock.Now().UnixMilli()
-	_, err := h.db.Exec(`INSERT INTO medications (id, family_id, care_recipient_id, name, dosage, frequency, times,
-		current_supply, refill_threshold, created_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
-		id, f.ID, recipientID, name, dosage, frequency, string(tj), supply, threshold, f.Admin.UserID, now)
-	if err != nil {
-		h.t.Fatalf("insert medication: %v", err)
+	body := map[string]any{"name": name, "dosage": dosage, "frequency": frequency, "times": times}
+	if supply != nil {
+		body["currentSupply"] = *supply
 	}
-	h.event(carecircle.EventMedicationCreated, f, recipientID, f.Admin, map[string]any{"medicationId": id,
-		"medicationName": name, "dosage": dosage, "frequency": frequency})
+	if threshold != nil {
+		body["refillThreshold"] = *threshold
+	}
+	m := h.as(f.Admin).Must(201, "POST", "/api/v1/care-recipients/"+recipientID+"/medications", body)
 	h.settle()
-	return id
+	return m["id"].(string)
 }
 
-// logDose records a dose as the medications feature does (row and event).
+// logDose logs a dose through the API.
 func (h *harness) logDose(f *apptest.Family, recipientID, medID string, by *apptest.Client, at time.Time, status string) {
 	h.t.Helper()
-	now := h.clock.Now()
-	id := carecircle.NewID(carecircle.PrefixDoseLog)
-	if _, err := h.db.Exec(`INSERT INTO medication_logs (id, family_id, care_recipient_id, medication_id, status,
-		scheduled_at, logged_at, logged_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $7)`,
-		id, f.ID, recipientID, medID, status, at.UnixMilli(), now.UnixMilli(), by.UserID); err != nil {
-		h.t.Fatalf("insert dose log: %v", err)
-	}
-	var name, dosage, tz, first string
-	h.db.QueryRow(`SELECT m.name, m.dosage, cr.timezone, cr.first_name FROM medications m JOIN care_recipients cr
-		ON cr.id = m.care_recipient_id WHERE m.id = $1`, medID).Scan(&name, &dosage, &tz, &first)
-	h.event(carecircle.EventMedicationLogged, f, recipientID, by, map[string]any{"medicationId": medID,
-		"medicationName": name, "dosage": dosage, "careRecipientName": first, "timezone": tz, "logId": id,
-		"status": status, "scheduledTime": at.UTC().Format(time.RFC3339), "loggedAt": now.UTC().Format(time.RFC3339Nano),
-		"loggedById": by.UserID, "loggedByName": by.Name})
+	h.as(by).Must(201, "POST", "/api/v1/medications/"+medID+"/log", map[string]any{"status": status,
+		"scheduledTime": at.UTC().Format(time.RFC3339)})
 	h.settle()
-}
-
-// event records a domain event in the outbox, as storage does.
-func (h *harness) event(typ string, f *apptest.Family, recipientID string, by *apptest.Client, data map[string]any) {
-	h.t.Helper()
-	// Dated a minute back so PostgreSQL's relay sweep takes it at once.
-	at := h.clock.Now().Add(-time.Minute)
-	e := carecircle.NewEvent(typ, "/test", at, carecircle.EventData{FamilyID: f.ID, CareRecipientID: recipientID,
-		ActorID: by.UserID, ActorName: by.Name}, data)
-	if _, err := h.db.Exec(`INSERT INTO events (id, type, source, family_id, care_recipient_id, actor_id, session_id,
-		occurred_at, data) VALUES ($1, $2, $3, $4, $5, $6, '', $7, $8)`, e.ID, e.Type, e.Source, e.FamilyID,
-		e.CareRecipientID, e.ActorID, at.UnixMilli(), string(e.Data)); err != nil {
-		h.t.Fatalf("record event: %v", err)
-	}
-	if log, ok := h.e.App.Bus.(interface{ Notify() }); ok {
-		log.Notify()
-	}
 }
 
 // job returns the state of the job with key.

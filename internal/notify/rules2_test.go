@@ -69,14 +69,9 @@ func TestRefill_OnceWhenSupplyCrossesThenDailyWhileLow(t *testing.T) {
 		h := newHarness(t, d, local(t, ny, day, 6, 0))
 		f := h.family("Refill", ny, london, ny, tokyo)
 		med := h.medication(f, f.RecipientID, "Metformin", "500mg", "ONCE_DAILY", []string{"08:00"}, ptr(6), ptr(5))
-		h.at(local(t, ny, day, 7, 55))
-		// The medications feature lowers the supply when a dose is given
-		// and records refill_needed once as it crosses the threshold.
-		h.db.Exec(`UPDATE medications SET current_supply = 5, refill_alerted = 1 WHERE id = $1`, med)
-		h.event("medication.refill_needed", f, f.RecipientID, f.Caregiver, map[string]any{"medicationId": med,
-			"medicationName": "Metformin", "dosage": "500mg", "careRecipientName": "Refill's Dad", "timezone": ny,
-			"currentSupply": 5, "refillThreshold": 5})
-		h.settle()
+		// Giving the 08:00 dose takes the supply from 6 to the threshold.
+		h.at(local(t, ny, day, 8, 0))
+		h.logDose(f, f.RecipientID, med, f.Caregiver, local(t, ny, day, 8, 0), "GIVEN")
 		h.expect("crossing", f.Admin, "REFILL", "Refill needed", counts{1, 1, 0})
 		h.expect("crossing", f.Caregiver, "REFILL", "Refill needed", counts{1, 1, 0})
 		h.expect("crossing", f.Viewer, "REFILL", "Refill needed", counts{})
@@ -93,7 +88,7 @@ func TestRefill_OnceWhenSupplyCrossesThenDailyWhileLow(t *testing.T) {
 		h.expect("second day", f.Caregiver, "REFILL", "Still low", counts{2, 2, 0})
 
 		// Refilled: the reminders stop.
-		h.db.Exec(`UPDATE medications SET current_supply = 60, refill_alerted = 0 WHERE id = $1`, med)
+		h.as(f.Admin).Must(200, "PATCH", "/api/v1/medications/"+med, map[string]any{"currentSupply": 60})
 		h.at(local(t, ny, "2026-04-17", 9, 0))
 		h.at(local(t, ny, "2026-04-18", 9, 0))
 		h.expect("after the refill", f.Caregiver, "REFILL", "Still low", counts{2, 2, 0})

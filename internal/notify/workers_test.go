@@ -39,7 +39,8 @@ func TestTwoWorkers_EveryDueReminderOnceAcrossARestart(t *testing.T) {
 	start := local(t, ny, day, 7, 55)
 	clock := carecircle.NewManualClock(start)
 	ps := pushtest.NewServer(t, keys.Public)
-	h := &harness{t: t, clock: clock, seen: map[string]map[string]bool{"notifications": {}, "reminders": {}}}
+	h := &harness{t: t, clock: clock, seen: map[string]map[string]bool{"notifications": {}, "reminders": {}},
+		signed: map[*apptest.Client]time.Time{}}
 	hook := h.handled
 	var procs []*apptest.Env
 	spawn := func() *apptest.Env {
