@@ -72,7 +72,7 @@ func (s *Service) record(ctx context.Context, t storage.DeliveryTarget, o storag
 	if j != nil {
 		lock = &j.Lock
 	}
-	err := s.w.write(ctx, func(tx *storage.Tx) error { return tx.RecordDelivery(ctx, t.DeliveryID, o, lock) })
+	err := s.db.RecordDelivery(ctx, t.DeliveryID, o, lock)
 	if err == nil && j != nil {
 		j.Finished = true
 	}

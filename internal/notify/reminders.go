@@ -97,10 +97,7 @@ func (s *Service) runDose(ctx context.Context, j *storage.Job) error {
 		// The family lengthened the delay since this was scheduled.
 		return jobs.Again(missedAt, dosePayload{MedicationID: m.ID, At: p.At, Phase: phaseMissed})
 	}
-	err = s.w.write(ctx, func(tx *storage.Tx) error {
-		_, err := tx.RecordMissedDose(ctx, j.Lock, m, p.At, p.At.In(loc).Format("15:04"))
-		return err
-	})
+	_, err = s.db.RecordMissedDose(ctx, j.Lock, m, p.At, p.At.In(loc).Format("15:04"))
 	if err == nil {
 		j.Finished = true
 	}

@@ -101,7 +101,6 @@ type Service struct {
 	push    *push.Sender
 	mail    mail.Sender
 	baseURL string
-	w       *writer
 
 	deliveries *prometheus.CounterVec
 }
@@ -109,7 +108,7 @@ type Service struct {
 // New builds the pipeline and registers its jobs on cfg.Runner.
 func New(cfg Config) *Service {
 	s := &Service{db: cfg.DB, runner: cfg.Runner, clock: cfg.Clock, log: cfg.Logger, push: cfg.Push, mail: cfg.Mail,
-		baseURL: cfg.BaseURL, w: &writer{db: cfg.DB}}
+		baseURL: cfg.BaseURL}
 	if s.clock == nil {
 		s.clock = carecircle.SystemClock{}
 	}
@@ -248,7 +247,10 @@ func (s *Service) save(ctx context.Context, notes []storage.NewNotification, j *
 	if err := s.withSubscriptions(ctx, notes); err != nil {
 		return err
 	}
-	err := s.w.write(ctx, func(tx *storage.Tx) error {
+	// On SQLite, writes of jobs running together share one commit (the
+	// storage layer's group commit): a burst of reminders doesn't queue for
+	// an fsync each.
+	err := s.db.Write(ctx, func(tx *storage.Tx) error {
 		if _, err := tx.CreateNotifications(ctx, notes); err != nil {
 			return err
 		}
