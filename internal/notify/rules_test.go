@@ -133,3 +133,39 @@ func TestMissedDose_EscalatesToAdminsAndCaregiversAfterTheRecipientsDelay(t *tes
 		h.expect("later", f.Admin, "MISSED_DOSE", "Missed dose", counts{1, 1, 1})
 	})
 }
+
+func TestDoseReminder_ReplannedWhenTheMedicationOrTheRecipientsZoneChanges(t *testing.T) {
+	eachDialect(t, func(t *testing.T, d storage.Dialect) {
+		h := newHarness(t, d, local(t, ny, day, 6, 0))
+		f := h.family("Replan", ny, london, ny, tokyo)
+		med := h.medication(f, f.RecipientID, "Metformin", "500mg", "ONCE_DAILY", []string{"08:00"}, nil, nil)
+		// Moved to 09:00: the 08:00 job finds it is no longer a dose.
+		h.as(f.Admin).Must(200, "PATCH", "/api/v1/medications/"+med, map[string]any{"times": []string{"09:00"}})
+		h.settle()
+		h.at(local(t, ny, day, 8, 0))
+		h.expect("08:00 after the move", f.Caregiver, "DOSE_REMINDER", "Time for", counts{})
+		h.at(local(t, ny, day, 9, 0))
+		h.expect("09:00", f.Caregiver, "DOSE_REMINDER", "Time for", counts{1, 1, 0})
+
+		// Dad moves to Chicago: tomorrow's 09:00 is an hour later in UTC.
+		h.as(f.Admin).Must(200, "PATCH", "/api/v1/care-recipients/"+f.RecipientID, map[string]any{"timezone": "America/Chicago"})
+		h.settle()
+		h.at(local(t, ny, "2026-04-15", 9, 0))
+		h.expect("09:00 New York", f.Caregiver, "DOSE_REMINDER", "Time for", counts{1, 1, 0})
+		h.at(local(t, "America/Chicago", "2026-04-15", 9, 0))
+		h.expect("09:00 Chicago", f.Caregiver, "DOSE_REMINDER", "Time for", counts{2, 2, 0})
+		if n := h.inbox(f.Caregiver, "DOSE_REMINDER")[1]; !strings.Contains(n.Body, "09:00 (your time 10:00)") {
+			t.Errorf("reminder in the new zone = %q", n.Body)
+		}
+
+		// Stopped: nothing more.
+		h.as(f.Admin).Must(204, "DELETE", "/api/v1/medications/"+med, nil)
+		h.settle()
+		h.at(local(t, "America/Chicago", "2026-04-16", 9, 0))
+		h.at(local(t, "America/Chicago", "2026-04-16", 11, 0))
+		h.expect("deactivated", f.Caregiver, "DOSE_REMINDER", "Time for", counts{2, 2, 0})
+		// Day one's 09:00 dose was missed; day two's was due when the
+		// medication was stopped, so its missed-dose check stays quiet.
+		h.expect("deactivated: no missed dose either", f.Caregiver, "MISSED_DOSE", "Missed dose", counts{1, 1, 1})
+	})
+}
