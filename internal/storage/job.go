@@ -322,24 +322,20 @@ func (db *DB) RecoverExpiredJobs(ctx context.Context, worker string) ([]ExpiredJ
 	return out, err
 }
 
-// NextJobAt returns when the earliest available job is due.
-func (db *DB) NextJobAt(ctx context.Context) (time.Time, bool, error) {
-	var at sql.NullInt64
-	if err := db.r.QueryRowContext(ctx, `SELECT MIN(run_at) FROM jobs WHERE state = 'available'`).Scan(&at); err != nil {
-		return time.Time{}, false, fmt.Errorf("next job: %w", err)
-	}
-	return fromMS(at.Int64), at.Valid, nil
-}
-
 // PruneJobs deletes finished jobs that were due before the cutoff. The
 // cutoff must lie before anything a planner may schedule again, or a key
 // could be reused.
 func (db *DB) PruneJobs(ctx context.Context, before time.Time) (int64, error) {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM jobs WHERE state IN ('done', 'dead') AND run_at < $1`, ms(before))
-	if err != nil {
-		return 0, fmt.Errorf("prune jobs: %w", err)
-	}
-	return res.RowsAffected()
+	var n int64
+	err := db.write(ctx, func(tx *Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE state IN ('done', 'dead') AND run_at < $1`, ms(before))
+		if err != nil {
+			return fmt.Errorf("prune jobs: %w", err)
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
 }
 
 // JobCounts returns how many jobs are waiting (available), running and
@@ -372,17 +368,6 @@ func (db *DB) JobByKey(ctx context.Context, key string) (JobInfo, error) {
 		return JobInfo{}, notFound("job")
 	}
 	return jobs[0], nil
-}
-
-// JobsByKeyPrefix lists the jobs whose key starts with prefix, by run time
-// (diagnostics and tests).
-func (db *DB) JobsByKeyPrefix(ctx context.Context, prefix string) ([]JobInfo, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, kind, unique_key, state, run_at, payload, attempts, max_attempts, last_error
-		FROM jobs WHERE substr(unique_key, 1, $2) = $1 ORDER BY run_at, unique_key`, prefix, len(prefix))
-	if err != nil {
-		return nil, fmt.Errorf("read jobs: %w", err)
-	}
-	return scanJobInfos(rows)
 }
 
 func scanJobInfos(rows *sql.Rows) ([]JobInfo, error) {

@@ -158,17 +158,6 @@ func (db *DB) DoseForReminder(ctx context.Context, medicationID string, at time.
 	return m, logged == 1, nil
 }
 
-// DoseLogged reports whether the dose (medication, instant) has a log.
-func (db *DB) DoseLogged(ctx context.Context, medicationID string, at time.Time) (bool, error) {
-	var n int
-	err := db.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM medication_logs WHERE medication_id = $1 AND scheduled_at = $2`,
-		medicationID, ms(at)).Scan(&n)
-	if err != nil {
-		return false, fmt.Errorf("read dose log: %w", err)
-	}
-	return n > 0, nil
-}
-
 // RecordMissedDose records medication.missed for the dose, in one
 // transaction with finishing the job that checks it, if the dose is still
 // unlogged and its medication still active. It reports whether the event
