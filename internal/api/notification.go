@@ -114,7 +114,7 @@ func (h notificationHandlers) subscriptions(ctx context.Context, _ *struct{}) (*
 
 type listNotificationsInput struct {
 	Unread bool   `query:"unread" doc:"only unread notices"`
-	Limit  int    `query:"limit" doc:"page size, default 50, at most 200"`
+	Limit  int    `query:"limit" minimum:"0" maximum:"200" doc:"page size, default 50"`
 	Cursor string `query:"cursor" maxLength:"200"`
 }
 
