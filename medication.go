@@ -62,6 +62,10 @@ func (m *Medication) Normalize() {
 
 // Validate checks every field and reports each problem by name.
 func (m *Medication) Validate() error {
+	// The plan is judged as sent, before Normalize sorts the times, so
+	// "times[1]" names the entry the client wrote second.
+	asSent := m.Plan()
+	asSent.Times, asSent.DaysOfWeek = slices.Clone(m.Times), slices.Clone(m.DaysOfWeek)
 	m.Normalize()
 	var p Problems
 	p.Add(m.Name == "", "name should not be empty")
@@ -70,7 +74,7 @@ func (m *Medication) Validate() error {
 	p.Add(utf8.RuneCountInString(m.Dosage) > 100, "dosage must be at most 100 characters")
 	p.Add(utf8.RuneCountInString(m.Instructions) > 2000, "instructions must be at most 2000 characters")
 	p.Add(utf8.RuneCountInString(m.PrescribedBy) > 200, "prescribedBy must be at most 200 characters")
-	p = append(p, m.Plan().Validate()...)
+	p = append(p, asSent.Validate()...)
 	checkCount := func(field string, v *int, lo, hi int) {
 		p.Add(v != nil && (*v < lo || *v > hi), "%s must be between %d and %d", field, lo, hi)
 	}

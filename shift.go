@@ -33,16 +33,18 @@ const (
 
 // Shift is a caregiver's scheduled time with a care recipient.
 type Shift struct {
-	ID              string      `json:"id"`
-	CareRecipientID string      `json:"careRecipientId"`
-	Caregiver       MemberRef   `json:"caregiver"`
-	StartTime       time.Time   `json:"startTime"`
-	EndTime         time.Time   `json:"endTime"`
-	Notes           string      `json:"notes"`
-	CheckedInAt     *time.Time  `json:"checkedInAt"`
-	CheckedOutAt    *time.Time  `json:"checkedOutAt"`
-	HandoffNotes    string      `json:"handoffNotes"`
-	Status          ShiftStatus `json:"status"`
+	ID              string    `json:"id"`
+	CareRecipientID string    `json:"careRecipientId"`
+	Caregiver       MemberRef `json:"caregiver"`
+	// CaregiverID repeats Caregiver.ID under the name the request uses.
+	CaregiverID  string      `json:"caregiverId"`
+	StartTime    time.Time   `json:"startTime"`
+	EndTime      time.Time   `json:"endTime"`
+	Notes        string      `json:"notes"`
+	CheckedInAt  *time.Time  `json:"checkedInAt"`
+	CheckedOutAt *time.Time  `json:"checkedOutAt"`
+	HandoffNotes string      `json:"handoffNotes"`
+	Status       ShiftStatus `json:"status"`
 	// OnDuty: the caregiver is responsible for the recipient right now (see
 	// OnDutyAt).
 	OnDuty bool `json:"onDuty"`

@@ -115,12 +115,39 @@ func New(mux *http.ServeMux, d Deps, cfg Config, extra ...Register) *Server {
 	for _, r := range extra {
 		r(s, s.api)
 	}
+	allowUnknownFields(s.api.OpenAPI().Components.Schemas)
 	mux.HandleFunc("GET /api/docs", s.docsPage)
 	mux.HandleFunc("GET /api/docs/openapi.json", s.serveOpenAPI)
-	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, r, carecircle.Errorf(carecircle.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
-	})
+	mux.HandleFunc(catchAll, s.noRoute)
 	return s
+}
+
+// catchAll is the pattern that answers every /api/ request no route took.
+const catchAll = "/api/"
+
+// noRoute answers a request no route took: 405 with Allow when the path
+// exists for other methods, else 404, both in the contract's error shape.
+func (s *Server) noRoute(w http.ResponseWriter, r *http.Request) {
+	if allow := s.allowedMethods(r); len(allow) > 0 {
+		b := newErrorBody(http.StatusMethodNotAllowed, r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allow, ", "))
+		b.headers = http.Header{"Allow": []string{strings.Join(allow, ", ")}}
+		writeErrorBody(w, b)
+		return
+	}
+	writeError(w, r, carecircle.Errorf(carecircle.ENOTFOUND, "no such endpoint: %s %s", r.Method, r.URL.Path))
+}
+
+// allowedMethods lists the methods some route serves r's path with.
+func (s *Server) allowedMethods(r *http.Request) []string {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "" && pattern != catchAll {
+			allow = append(allow, m)
+		}
+	}
+	return allow
 }
 
 // API returns the huma API, for route groups registered later.
@@ -129,14 +156,14 @@ func (s *Server) API() huma.API { return s.api }
 // DB returns the storage the API serves.
 func (s *Server) DB() *storage.DB { return s.db }
 
-// Wrap adds request ids, logging, metrics, security headers and the
-// cross-origin check around a handler.
+// Wrap adds request ids, logging, metrics, security headers, the
+// cross-origin check and the NUL check around a handler.
 func (s *Server) Wrap(h http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, r, carecircle.Errorf(carecircle.EFORBIDDEN, "cross-origin request refused"))
 	}))
-	return s.observe(cop.Handler(h))
+	return s.observe(cop.Handler(refuseUnstorable(emptyBodyAsObject(h))))
 }
 
 var secured = []map[string][]string{{"bearer": {}}, {"cookie": {}}}
@@ -245,4 +272,28 @@ func itoa(i int) string {
 		return string(rune('0' + i))
 	}
 	return itoa(i/10) + string(rune('0'+i%10))
+}
+
+// allowUnknownFields lets request bodies carry fields the API doesn't know:
+// they are ignored, as most JSON APIs do, so a client sending an extra field
+// (a form's "confirmPassword", an id echoed back) is not refused. Every known
+// field is still validated.
+func allowUnknownFields(reg huma.Registry) {
+	for _, schema := range reg.Map() {
+		openObjects(schema, map[*huma.Schema]bool{})
+	}
+}
+
+func openObjects(s *huma.Schema, seen map[*huma.Schema]bool) {
+	if s == nil || seen[s] {
+		return
+	}
+	seen[s] = true
+	if b, ok := s.AdditionalProperties.(bool); ok && !b {
+		s.AdditionalProperties = nil
+	}
+	for _, p := range s.Properties {
+		openObjects(p, seen)
+	}
+	openObjects(s.Items, seen)
 }

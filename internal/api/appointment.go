@@ -3,7 +3,6 @@ package api
 import (
 	"context"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/danielgtaylor/huma/v2"
@@ -95,11 +94,10 @@ type appointmentIDInput struct {
 
 type listAppointmentsInput struct {
 	ID               string `path:"id" maxLength:"64"`
-	From             string `query:"from" maxLength:"64" doc:"RFC 3339; default: the start of today in the care recipient's zone"`
-	To               string `query:"to" maxLength:"64" doc:"RFC 3339, exclusive; default: 90 days after from; at most 366 days after from"`
+	From             string `query:"from" maxLength:"64" doc:"RFC 3339, or YYYY-MM-DD for the start of that day in the care recipient's zone; default: the start of today there"`
+	To               string `query:"to" maxLength:"64" doc:"RFC 3339, exclusive, or YYYY-MM-DD for the end of that day; default: 90 days after from; at most 366 days after from"`
 	IncludeCancelled bool   `query:"includeCancelled" doc:"also list cancelled appointments (status CANCELLED)"`
-	Limit            int    `query:"limit" minimum:"0" maximum:"200" doc:"page size, default 50"`
-	Cursor           string `query:"cursor" maxLength:"200"`
+	PageQuery
 }
 
 func (s *Server) registerAppointments() {
@@ -117,14 +115,11 @@ func (s *Server) registerAppointments() {
 }
 
 func (s *Server) listAppointments(ctx context.Context, in *listAppointmentsInput) (*Body[List[carecircle.AppointmentOccurrence]], error) {
-	q := storage.AppointmentRange{IncludeCancelled: in.IncludeCancelled, Page: storage.Page{Limit: in.Limit, Cursor: in.Cursor}}
-	// An unescaped "+" in a query offset arrives as a space; take it back.
+	q := storage.AppointmentRange{IncludeCancelled: in.IncludeCancelled, Page: in.page()}
 	var p carecircle.Problems
-	if in.From != "" {
-		q.From, _ = parseTime(&p, "from", strings.ReplaceAll(in.From, " ", "+"))
-	}
-	if in.To != "" {
-		q.To, _ = parseTime(&p, "to", strings.ReplaceAll(in.To, " ", "+"))
+	var err error
+	if q.From, q.To, err = s.rangeBounds(ctx, in.ID, in.From, in.To, &p); err != nil {
+		return nil, err
 	}
 	if err := p.Err(); err != nil {
 		return nil, err

@@ -10,9 +10,8 @@ import (
 )
 
 type auditInput struct {
-	ID     string `path:"id" maxLength:"64"`
-	Limit  int    `query:"limit" minimum:"0" maximum:"200" doc:"page size (default 50, max 200)"`
-	Cursor string `query:"cursor" maxLength:"200"`
+	ID string `path:"id" maxLength:"64"`
+	PageQuery
 }
 
 func (s *Server) registerAudit() {
@@ -21,6 +20,6 @@ func (s *Server) registerAudit() {
 }
 
 func (s *Server) familyAudit(ctx context.Context, in *auditInput) (*Body[List[storage.AuditEntry]], error) {
-	items, next, err := s.db.Audit(ctx, in.ID, storage.Page{Limit: in.Limit, Cursor: in.Cursor})
+	items, next, err := s.db.Audit(ctx, in.ID, in.page())
 	return &Body[List[storage.AuditEntry]]{Body: List[storage.AuditEntry]{Items: items, NextCursor: next}}, err
 }

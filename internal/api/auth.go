@@ -91,6 +91,10 @@ type changePasswordInput struct {
 	}
 }
 
+type listSessionsInput struct {
+	PageQuery
+}
+
 type sessionIDInput struct {
 	ID string `path:"id" maxLength:"64"`
 }
@@ -437,9 +441,13 @@ func (s *Server) changePassword(ctx context.Context, in *changePasswordInput) (*
 	return nil, s.db.ChangePassword(ctx, newHash)
 }
 
-func (s *Server) listSessions(ctx context.Context, _ *struct{}) (*Body[List[carecircle.Session]], error) {
+func (s *Server) listSessions(ctx context.Context, in *listSessionsInput) (*Body[List[carecircle.Session]], error) {
 	ss, err := s.db.Sessions(ctx)
-	return &Body[List[carecircle.Session]]{Body: List[carecircle.Session]{Items: ss}}, err
+	if err != nil {
+		return nil, err
+	}
+	l, err := pageOf(ss, func(s carecircle.Session) string { return s.ID }, in.PageQuery)
+	return &Body[List[carecircle.Session]]{Body: l}, err
 }
 
 func (s *Server) revokeSession(ctx context.Context, in *sessionIDInput) (*NoContent, error) {

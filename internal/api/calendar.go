@@ -11,6 +11,7 @@ import (
 
 	"github.com/carecircle/carecircle"
 	"github.com/carecircle/carecircle/internal/ical"
+	"github.com/carecircle/carecircle/internal/storage"
 )
 
 // CalendarToken is a new feed token and the URL to subscribe to. The token
@@ -74,7 +75,7 @@ func (s *Server) revokeCalendarToken(ctx context.Context, in *recipientIDInput) 
 }
 
 func (s *Server) calendarFeed(ctx context.Context, in *calendarFeedInput) (*calendarFeedOutput, error) {
-	f, err := s.db.CalendarFeedByToken(ctx, in.ID, in.Token)
+	f, err := s.feedFor(ctx, in)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +90,26 @@ func (s *Server) calendarFeed(ctx context.Context, in *calendarFeedInput) (*cale
 		CacheControl:       "private, max-age=300",
 		Body:               ical.Feed("CareCircle: "+f.RecipientName, loc, events, s.clock.Now()),
 	}, nil
+}
+
+// feedFor opens the feed with the token from calendar-token; failing that,
+// for a client that signs in as a member instead: an access token as the
+// ?token= (calendar apps can't send headers) or the usual bearer header or
+// cookie. Every failure is the same 404.
+func (s *Server) feedFor(ctx context.Context, in *calendarFeedInput) (storage.CalendarFeed, error) {
+	f, err := s.db.CalendarFeedByToken(ctx, in.ID, in.Token)
+	if carecircle.ErrorCode(err) != carecircle.ENOTFOUND {
+		return f, err
+	}
+	if in.Token != "" {
+		if mctx, serr := s.SignIn(ctx, in.Token); serr == nil {
+			ctx = mctx
+		}
+	}
+	if _, ok := carecircle.ActorFrom(ctx); !ok {
+		return f, err
+	}
+	return s.db.CalendarFeedForMember(ctx, in.ID)
 }
 
 // feedEvent is an appointment as a calendar event: one VEVENT per series

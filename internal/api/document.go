@@ -40,8 +40,7 @@ const (
 type listDocumentsInput struct {
 	ID       string `path:"id" maxLength:"64"`
 	Category string `query:"category" enum:"INSURANCE,MEDICAL,LEGAL,IDENTIFICATION,PRESCRIPTION,OTHER"`
-	Limit    int    `query:"limit" doc:"page size, default 50, at most 200"`
-	Cursor   string `query:"cursor" maxLength:"200"`
+	PageQuery
 }
 
 type documentIDInput struct {
@@ -133,7 +132,7 @@ func (s *Server) describeStreamingDocumentOps(tag string) {
 
 func (s *Server) listDocuments(ctx context.Context, in *listDocumentsInput) (*Body[List[carecircle.Document]], error) {
 	items, next, err := s.db.Documents(ctx, in.ID, storage.DocumentFilter{
-		Category: carecircle.DocumentCategory(in.Category), Page: storage.Page{Limit: in.Limit, Cursor: in.Cursor}})
+		Category: carecircle.DocumentCategory(in.Category), Page: in.page()})
 	return &Body[List[carecircle.Document]]{Body: List[carecircle.Document]{Items: items, NextCursor: next}}, err
 }
 

@@ -7,7 +7,6 @@ import (
 	"github.com/danielgtaylor/huma/v2"
 
 	"github.com/carecircle/carecircle"
-	"github.com/carecircle/carecircle/internal/storage"
 )
 
 type raiseAlertInput struct {
@@ -33,8 +32,7 @@ type resolveAlertInput struct {
 type listAlertsInput struct {
 	ID     string `path:"id" maxLength:"64"`
 	Status string `query:"status" enum:"ACTIVE,ACKNOWLEDGED,RESOLVED"`
-	Limit  int    `query:"limit" doc:"page size, default 50, at most 200"`
-	Cursor string `query:"cursor" maxLength:"200"`
+	PageQuery
 }
 
 func (s *Server) registerEmergency() {
@@ -74,7 +72,7 @@ func (s *Server) resolveAlert(ctx context.Context, in *resolveAlertInput) (*Body
 }
 
 func (s *Server) listAlerts(ctx context.Context, in *listAlertsInput) (*Body[List[carecircle.EmergencyAlert]], error) {
-	items, next, err := s.db.Alerts(ctx, in.ID, carecircle.AlertStatus(in.Status), storage.Page{Limit: in.Limit, Cursor: in.Cursor})
+	items, next, err := s.db.Alerts(ctx, in.ID, carecircle.AlertStatus(in.Status), in.page())
 	return &Body[List[carecircle.EmergencyAlert]]{Body: List[carecircle.EmergencyAlert]{Items: items, NextCursor: next}}, err
 }
 

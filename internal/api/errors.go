@@ -134,6 +134,15 @@ func fieldMessage(d *huma.ErrorDetail) string {
 	if loc == "" {
 		loc = "body"
 	}
+	// class-validator's wording for an enum: "role must be one of the
+	// following values: ADMIN, CAREGIVER, VIEWER".
+	if rest, ok := strings.CutPrefix(msg, "expected value to be one of "); ok {
+		return loc + " must be one of the following values: " + strings.Trim(rest, `"`)
+	}
+	// A query value that does not parse ("invalid integer").
+	if rest, ok := strings.CutPrefix(msg, "invalid "); ok && !strings.Contains(rest, " ") {
+		return loc + " must be a valid " + rest
+	}
 	replacements := []struct{ from, to string }{
 		{"expected string", "must be a string"},
 		{"expected integer", "must be an integer"},
@@ -147,7 +156,6 @@ func fieldMessage(d *huma.ErrorDetail) string {
 		{"expected length <= ", "must be at most "},
 		{"expected number >= ", "must not be less than "},
 		{"expected number <= ", "must not be greater than "},
-		{"expected value to be one of ", "must be one of "},
 		{"unexpected property", "is not a known field"},
 	}
 	// Longest prefix first: "expected number <= " before "expected number".
@@ -190,6 +198,11 @@ func installErrors() {
 			logger(ctx).ErrorContext(ctx, "request failed", "msg", msg, "errs", errs)
 			return newErrorBody(status, "internal error")
 		}
+		if status == http.StatusBadRequest && badPathOnly(errs) {
+			// A path id too long to exist names nothing: 404, like any
+			// other id that isn't there.
+			return newErrorBody(http.StatusNotFound, "not found")
+		}
 		var fields []string
 		for _, e := range errs {
 			if e == nil {
@@ -218,6 +231,23 @@ func installErrors() {
 	huma.NewError = func(status int, msg string, errs ...error) huma.StatusError {
 		return huma.NewErrorWithContext(nil, status, msg, errs...)
 	}
+}
+
+// badPathOnly reports whether every validation detail is about a path
+// parameter.
+func badPathOnly(errs []error) bool {
+	n := 0
+	for _, e := range errs {
+		if e == nil {
+			continue
+		}
+		var d *huma.ErrorDetail
+		if !errors.As(e, &d) || !strings.HasPrefix(d.Location, "path.") {
+			return false
+		}
+		n++
+	}
+	return n > 0
 }
 
 // writeError writes err in the contract's shape from plain net/http code.

@@ -17,7 +17,8 @@ func TestFieldMessage_NamesTheField(t *testing.T) {
 		{"body.reminders", "expected array", "reminders must be an array"},
 		{"body.name", "expected length <= 200", "name must be at most 200 characters"},
 		{"query.limit", "expected number <= 200", "limit must not be greater than 200"},
-		{"body.role", "expected value to be one of \"ADMIN, CAREGIVER, VIEWER\"", `role must be one of "ADMIN, CAREGIVER, VIEWER"`},
+		{"body.role", "expected value to be one of \"ADMIN, CAREGIVER, VIEWER\"", "role must be one of the following values: ADMIN, CAREGIVER, VIEWER"},
+		{"query.limit", "invalid integer", "limit must be a valid integer"},
 	}
 	for _, tt := range tests {
 		if got := fieldMessage(&huma.ErrorDetail{Location: tt.loc, Message: tt.msg}); got != tt.want {

@@ -21,6 +21,15 @@ type familyIDInput struct {
 	ID string `path:"id" maxLength:"64"`
 }
 
+type listFamiliesInput struct {
+	PageQuery
+}
+
+type familyListInput struct {
+	ID string `path:"id" maxLength:"64"`
+	PageQuery
+}
+
 type renameFamilyInput struct {
 	ID   string `path:"id" maxLength:"64"`
 	Body struct {
@@ -99,9 +108,13 @@ func (s *Server) createFamily(ctx context.Context, in *familyBody) (*Body[careci
 	return &Body[carecircle.Family]{Body: f}, err
 }
 
-func (s *Server) listFamilies(ctx context.Context, _ *struct{}) (*Body[List[carecircle.Family]], error) {
+func (s *Server) listFamilies(ctx context.Context, in *listFamiliesInput) (*Body[List[carecircle.Family]], error) {
 	fs, err := s.db.Families(ctx)
-	return &Body[List[carecircle.Family]]{Body: List[carecircle.Family]{Items: fs}}, err
+	if err != nil {
+		return nil, err
+	}
+	l, err := pageOf(fs, func(f carecircle.Family) string { return f.ID }, in.PageQuery)
+	return &Body[List[carecircle.Family]]{Body: l}, err
 }
 
 func (s *Server) getFamily(ctx context.Context, in *familyIDInput) (*Body[FamilyDetail], error) {
@@ -118,9 +131,13 @@ func (s *Server) renameFamily(ctx context.Context, in *renameFamilyInput) (*Body
 	return &Body[carecircle.Family]{Body: f}, err
 }
 
-func (s *Server) listMembers(ctx context.Context, in *familyIDInput) (*Body[List[carecircle.Member]], error) {
+func (s *Server) listMembers(ctx context.Context, in *familyListInput) (*Body[List[carecircle.Member]], error) {
 	ms, err := s.db.Members(ctx, in.ID)
-	return &Body[List[carecircle.Member]]{Body: List[carecircle.Member]{Items: ms}}, err
+	if err != nil {
+		return nil, err
+	}
+	l, err := pageOf(ms, func(m carecircle.Member) string { return m.UserID }, in.PageQuery)
+	return &Body[List[carecircle.Member]]{Body: l}, err
 }
 
 func (s *Server) changeRole(ctx context.Context, in *changeRoleInput) (*Body[carecircle.Member], error) {
@@ -143,9 +160,13 @@ func (s *Server) createInvite(ctx context.Context, in *inviteInput) (*Body[Invit
 	return &Body[InviteCreated]{Body: InviteCreated{ID: inv.ID, Email: inv.Email, Role: inv.Role, ExpiresAt: inv.ExpiresAt}}, nil
 }
 
-func (s *Server) listInvites(ctx context.Context, in *familyIDInput) (*Body[List[carecircle.Invite]], error) {
+func (s *Server) listInvites(ctx context.Context, in *familyListInput) (*Body[List[carecircle.Invite]], error) {
 	is, err := s.db.Invites(ctx, in.ID)
-	return &Body[List[carecircle.Invite]]{Body: List[carecircle.Invite]{Items: is}}, err
+	if err != nil {
+		return nil, err
+	}
+	l, err := pageOf(is, func(i carecircle.Invite) string { return i.ID }, in.PageQuery)
+	return &Body[List[carecircle.Invite]]{Body: l}, err
 }
 
 func (s *Server) revokeInvite(ctx context.Context, in *revokeInviteInput) (*NoContent, error) {

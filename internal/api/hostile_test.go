@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/carecircle/carecircle/internal/apptest"
 )
@@ -143,4 +144,33 @@ func TestHostileBodies_NeverServerErrors(t *testing.T) {
 		t.Fatalf("server unhealthy after the sweep: %d", r.Status)
 	}
 	f.Admin.Must(200, "GET", "/api/v1/auth/me", nil)
+}
+
+// TestUnknownFieldsAreIgnored: an extra field doesn't make a request fail,
+// and known fields are still validated.
+func TestUnknownFieldsAreIgnored(t *testing.T) {
+	e := apptest.New(t, apptest.Options{})
+	c := e.Register("Extra Fields")
+	f := c.Must(201, "POST", "/api/v1/families", map[string]any{"name": "Extra", "motto": "together", "nested": map[string]any{"a": 1}})
+	if f["name"] != "Extra" || f["motto"] != nil {
+		t.Fatalf("family = %v", f)
+	}
+	// Fields the server owns can't be set by sending them.
+	fam := e.NewFamily("Owned", "UTC")
+	entry := fam.Caregiver.Must(201, "POST", "/api/v1/care-recipients/"+fam.RecipientID+"/timeline",
+		map[string]any{"type": "NOTE", "content": "mine", "authorId": fam.Admin.UserID})
+	if entry["author"].(map[string]any)["id"] != fam.Caregiver.UserID {
+		t.Fatalf("authorId in the body changed the author: %v", entry)
+	}
+	start := time.Now().Add(24 * time.Hour).UTC().Truncate(time.Hour)
+	sh := fam.Admin.Must(201, "POST", "/api/v1/care-recipients/"+fam.RecipientID+"/shifts", map[string]any{"caregiverId": fam.Caregiver.UserID,
+		"startTime": start.Format(time.RFC3339), "endTime": start.Add(time.Hour).Format(time.RFC3339), "status": "COMPLETED", "checkedInAt": start.Format(time.RFC3339)})
+	if sh["status"] != "SCHEDULED" || sh["checkedInAt"] != nil {
+		t.Fatalf("status/checkedInAt in the body changed the shift: %v", sh)
+	}
+	r := c.Do("POST", "/api/v1/families", map[string]any{"name": 42, "motto": "x"})
+	wantStatus(t, r, 400)
+	if msgs := messages(r); len(msgs) != 1 || !strings.Contains(msgs[0], "name") {
+		t.Fatalf("messages = %v", msgs)
+	}
 }

@@ -84,7 +84,7 @@ func TestIsolation_OtherFamilyGets404Everywhere(t *testing.T) {
 			if strings.Contains(path, "{") {
 				t.Fatalf("%s %s: unfilled placeholder", c.method, path)
 			}
-			for _, who := range []*apptest.Client{attacker.Admin, attacker.Caregiver} {
+			for _, who := range []*apptest.Client{attacker.Admin, attacker.Caregiver, attacker.Viewer} {
 				r := who.Do(c.method, path, fillBody(c.body, ids))
 				if r.Status != 404 {
 					t.Errorf("%s %s as another family's member: status %d, want 404: %s", c.method, path, r.Status, r.Body)

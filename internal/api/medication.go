@@ -188,6 +188,7 @@ type patchMedicationInput struct {
 type listMedicationsInput struct {
 	ID              string `path:"id" maxLength:"64"`
 	IncludeInactive bool   `query:"includeInactive" doc:"also list deactivated medications"`
+	PageQuery
 }
 
 type medicationIDInput struct {
@@ -209,9 +210,8 @@ type logDoseInput struct {
 }
 
 type historyInput struct {
-	ID     string `path:"id" maxLength:"64"`
-	Limit  int    `query:"limit" minimum:"0" maximum:"200" doc:"page size, default 50"`
-	Cursor string `query:"cursor" maxLength:"200"`
+	ID string `path:"id" maxLength:"64"`
+	PageQuery
 }
 
 type correctLogInput struct {
@@ -239,7 +239,11 @@ func (s *Server) registerMedications() {
 
 func (s *Server) listMedications(ctx context.Context, in *listMedicationsInput) (*Body[List[carecircle.Medication]], error) {
 	ms, err := s.db.Medications(ctx, in.ID, in.IncludeInactive)
-	return &Body[List[carecircle.Medication]]{Body: List[carecircle.Medication]{Items: ms}}, err
+	if err != nil {
+		return nil, err
+	}
+	l, err := pageOf(ms, func(m carecircle.Medication) string { return m.ID }, in.PageQuery)
+	return &Body[List[carecircle.Medication]]{Body: l}, err
 }
 
 func (s *Server) createMedication(ctx context.Context, in *createMedicationInput) (*Body[carecircle.Medication], error) {
@@ -302,7 +306,7 @@ func (s *Server) logDose(ctx context.Context, in *logDoseInput) (*Body[carecircl
 }
 
 func (s *Server) doseHistory(ctx context.Context, in *historyInput) (*Body[List[carecircle.DoseLog]], error) {
-	logs, next, err := s.db.DoseHistory(ctx, in.ID, storage.Page{Limit: in.Limit, Cursor: in.Cursor})
+	logs, next, err := s.db.DoseHistory(ctx, in.ID, in.page())
 	return &Body[List[carecircle.DoseLog]]{Body: List[carecircle.DoseLog]{Items: logs, NextCursor: next}}, err
 }
 

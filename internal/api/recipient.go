@@ -13,14 +13,20 @@ import (
 // RecipientFields are the writable fields of a care recipient. In PATCH,
 // absent fields keep their value.
 type RecipientFields struct {
-	FirstName         *string                       `json:"firstName,omitempty" maxLength:"200"`
-	LastName          *string                       `json:"lastName,omitempty" maxLength:"200"`
+	FirstName *string `json:"firstName,omitempty" maxLength:"200"`
+	LastName  *string `json:"lastName,omitempty" maxLength:"200"`
+	Timezone  *string `json:"timezone,omitempty" maxLength:"64" doc:"IANA time zone"`
+	RecipientDetails
+}
+
+// RecipientDetails are the fields of a care recipient that are optional
+// when it is created.
+type RecipientDetails struct {
 	PreferredName     *string                       `json:"preferredName,omitempty" maxLength:"200"`
 	DateOfBirth       *string                       `json:"dateOfBirth,omitempty" maxLength:"10" doc:"YYYY-MM-DD; empty clears"`
 	BloodType         *string                       `json:"bloodType,omitempty" maxLength:"10"`
 	Allergies         []string                      `json:"allergies,omitempty" maxItems:"50"`
 	Conditions        []string                      `json:"conditions,omitempty" maxItems:"50"`
-	Timezone          *string                       `json:"timezone,omitempty" maxLength:"64" doc:"IANA time zone"`
 	Notes             *string                       `json:"notes,omitempty" maxLength:"5000"`
 	PrimaryHospital   *string                       `json:"primaryHospital,omitempty" maxLength:"200"`
 	Insurance         *carecircle.Insurance         `json:"insurance,omitempty"`
@@ -75,10 +81,15 @@ func (f *RecipientFields) apply(c *carecircle.CareRecipient, p *carecircle.Probl
 	}
 }
 
+// createRecipientInput requires what DESIGN §3 does not mark optional, so a
+// body missing several gets all of them named at once.
 type createRecipientInput struct {
 	Body struct {
-		FamilyID string `json:"familyId" maxLength:"64"`
-		RecipientFields
+		FamilyID  string `json:"familyId" maxLength:"64"`
+		FirstName string `json:"firstName" maxLength:"200"`
+		LastName  string `json:"lastName" maxLength:"200"`
+		Timezone  string `json:"timezone" maxLength:"64" doc:"IANA time zone"`
+		RecipientDetails
 	}
 }
 
@@ -93,6 +104,7 @@ type patchRecipientInput struct {
 
 type listRecipientsInput struct {
 	FamilyID string `query:"familyId" maxLength:"64"`
+	PageQuery
 }
 
 func (s *Server) registerRecipients() {
@@ -106,13 +118,19 @@ func (s *Server) registerRecipients() {
 
 func (s *Server) listRecipients(ctx context.Context, in *listRecipientsInput) (*Body[List[carecircle.CareRecipient]], error) {
 	rs, err := s.db.Recipients(ctx, in.FamilyID)
-	return &Body[List[carecircle.CareRecipient]]{Body: List[carecircle.CareRecipient]{Items: rs}}, err
+	if err != nil {
+		return nil, err
+	}
+	l, err := pageOf(rs, func(c carecircle.CareRecipient) string { return c.ID }, in.PageQuery)
+	return &Body[List[carecircle.CareRecipient]]{Body: l}, err
 }
 
 func (s *Server) createRecipient(ctx context.Context, in *createRecipientInput) (*Body[carecircle.CareRecipient], error) {
-	c := carecircle.CareRecipient{FamilyID: in.Body.FamilyID}
+	b := in.Body
+	c := carecircle.CareRecipient{FamilyID: b.FamilyID}
 	var p carecircle.Problems
-	in.Body.RecipientFields.apply(&c, &p)
+	f := RecipientFields{FirstName: &b.FirstName, LastName: &b.LastName, Timezone: &b.Timezone, RecipientDetails: b.RecipientDetails}
+	f.apply(&c, &p)
 	if err := p.Err(); err != nil {
 		return nil, err
 	}

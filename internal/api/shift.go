@@ -32,11 +32,10 @@ type patchShiftInput struct {
 
 type listShiftsInput struct {
 	ID          string `path:"id" maxLength:"64"`
-	From        string `query:"from" maxLength:"40" doc:"RFC 3339; default 7 days ago"`
-	To          string `query:"to" maxLength:"40" doc:"RFC 3339; default 30 days ahead"`
+	From        string `query:"from" maxLength:"40" doc:"RFC 3339, or YYYY-MM-DD in the care recipient's zone; default 7 days ago"`
+	To          string `query:"to" maxLength:"40" doc:"RFC 3339, or YYYY-MM-DD for the end of that day; default 30 days ahead"`
 	CaregiverID string `query:"caregiverId" maxLength:"64"`
-	Limit       int    `query:"limit" doc:"page size, default 50, at most 200"`
-	Cursor      string `query:"cursor" maxLength:"200"`
+	PageQuery
 }
 
 type shiftIDInput struct {
@@ -71,13 +70,11 @@ func (s *Server) registerShifts() {
 }
 
 func (s *Server) listShifts(ctx context.Context, in *listShiftsInput) (*Body[List[carecircle.Shift]], error) {
-	f := storage.ShiftFilter{CaregiverID: in.CaregiverID, Page: storage.Page{Limit: in.Limit, Cursor: in.Cursor}}
+	f := storage.ShiftFilter{CaregiverID: in.CaregiverID, Page: in.page()}
 	var p carecircle.Problems
-	if in.From != "" {
-		f.From = parseInstant(&p, "from", in.From)
-	}
-	if in.To != "" {
-		f.To = parseInstant(&p, "to", in.To)
+	var err error
+	if f.From, f.To, err = s.rangeBounds(ctx, in.ID, in.From, in.To, &p); err != nil {
+		return nil, err
 	}
 	if err := p.Err(); err != nil {
 		return nil, err

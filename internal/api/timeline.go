@@ -34,12 +34,11 @@ type patchTimelineInput struct {
 }
 
 type listTimelineInput struct {
-	ID     string `path:"id" maxLength:"64"`
-	Type   string `query:"type" enum:"NOTE,VITALS,SYMPTOM,INCIDENT,MOOD,MEAL,ACTIVITY,SLEEP,MEDICATION_CHANGE,APPOINTMENT_SUMMARY"`
-	From   string `query:"from" maxLength:"40" doc:"RFC 3339; entries at or after"`
-	To     string `query:"to" maxLength:"40" doc:"RFC 3339; entries before"`
-	Limit  int    `query:"limit" doc:"page size, default 50, at most 200"`
-	Cursor string `query:"cursor" maxLength:"200"`
+	ID   string `path:"id" maxLength:"64"`
+	Type string `query:"type" enum:"NOTE,VITALS,SYMPTOM,INCIDENT,MOOD,MEAL,ACTIVITY,SLEEP,MEDICATION_CHANGE,APPOINTMENT_SUMMARY"`
+	From string `query:"from" maxLength:"40" doc:"RFC 3339, or YYYY-MM-DD in the care recipient's zone; entries at or after"`
+	To   string `query:"to" maxLength:"40" doc:"RFC 3339, or YYYY-MM-DD for the end of that day; entries before"`
+	PageQuery
 }
 
 type timelineIDInput struct {
@@ -67,13 +66,11 @@ func parseInstant(p *carecircle.Problems, field, s string) time.Time {
 }
 
 func (s *Server) listTimeline(ctx context.Context, in *listTimelineInput) (*Body[List[carecircle.TimelineEntry]], error) {
-	f := storage.TimelineFilter{Type: carecircle.TimelineType(in.Type), Page: storage.Page{Limit: in.Limit, Cursor: in.Cursor}}
+	f := storage.TimelineFilter{Type: carecircle.TimelineType(in.Type), Page: in.page()}
 	var p carecircle.Problems
-	if in.From != "" {
-		f.From = parseInstant(&p, "from", in.From)
-	}
-	if in.To != "" {
-		f.To = parseInstant(&p, "to", in.To)
+	var err error
+	if f.From, f.To, err = s.rangeBounds(ctx, in.ID, in.From, in.To, &p); err != nil {
+		return nil, err
 	}
 	p.Add(!f.From.IsZero() && !f.To.IsZero() && !f.To.After(f.From), "to must be after from")
 	if err := p.Err(); err != nil {

@@ -178,7 +178,10 @@ func (l *Log) handle(ctx context.Context, s *logSub, e carecircle.Event) {
 		if err == nil {
 			return
 		}
-		if attempt >= l.MaxAttempts || ctx.Err() != nil {
+		if ctx.Err() != nil {
+			return // shutting down: the offset stays before this event, so it is handled after restart
+		}
+		if attempt >= l.MaxAttempts {
 			l.logger.Error("event dead-lettered", "group", s.group, "event", e.ID, "type", e.Type, "attempts", attempt, "err", err)
 			return
 		}

@@ -119,7 +119,24 @@ func (db *DB) CalendarFeedByToken(ctx context.Context, recipientID, token string
 		return f, fmt.Errorf("calendar token: %w", err)
 	}
 	f.RecipientName = (&carecircle.CareRecipient{FirstName: first, LastName: last, PreferredName: preferred}).DisplayName()
+	return db.withFeedAppointments(ctx, f)
+}
 
+// CalendarFeedForMember returns the feed of a care recipient to a signed-in
+// member of its family (the actor in ctx), for clients that fetch the feed
+// with their own credentials instead of a feed token.
+func (db *DB) CalendarFeedForMember(ctx context.Context, recipientID string) (CalendarFeed, error) {
+	sc, err := recipientScope(ctx, db.r, recipientID)
+	if err != nil {
+		return CalendarFeed{}, err
+	}
+	f := CalendarFeed{RecipientID: recipientID, RecipientName: sc.Name, Timezone: sc.Timezone}
+	return db.withFeedAppointments(ctx, f)
+}
+
+// withFeedAppointments reads the appointments of f's recipient into f.
+func (db *DB) withFeedAppointments(ctx context.Context, f CalendarFeed) (CalendarFeed, error) {
+	recipientID := f.RecipientID
 	_, now := db.now()
 	rows, err := db.r.QueryContext(ctx, `SELECT `+appointmentColumns+` FROM `+appointmentFrom+`
 		WHERE a.care_recipient_id = $1 AND (a.recurrence <> '' OR a.start_at >= $2)

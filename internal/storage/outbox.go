@@ -25,8 +25,16 @@ func (tx *Tx) Record(e carecircle.Event) error {
 	return nil
 }
 
-// emit builds an event caused by the actor in ctx and records it.
+// emit builds an event caused by the actor in ctx and records it. An event
+// about the family as a whole carries "careRecipientId": null, so every
+// event's data has both routing keys (DESIGN §4).
 func (tx *Tx) emit(ctx context.Context, typ, source, familyID, recipientID string, data map[string]any) error {
+	if _, ok := data["careRecipientId"]; !ok && recipientID == "" {
+		if data == nil {
+			data = map[string]any{}
+		}
+		data["careRecipientId"] = nil
+	}
 	return tx.Record(carecircle.NewEvent(typ, source, tx.nowT, carecircle.EventBase(ctx, familyID, recipientID), data))
 }
 

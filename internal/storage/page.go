@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/carecircle/carecircle"
 )
@@ -47,7 +48,7 @@ func DecodeCursor(s string) (key int64, id string, err error) {
 		return 0, "", bad
 	}
 	k, id, ok := strings.Cut(string(b), "|")
-	if !ok || id == "" {
+	if !ok || id == "" || strings.ContainsFunc(id, func(r rune) bool { return r < ' ' || r == utf8.RuneError }) {
 		return 0, "", bad
 	}
 	key, err = strconv.ParseInt(k, 10, 64)

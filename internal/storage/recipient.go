@@ -87,7 +87,13 @@ func (db *DB) CreateRecipient(ctx context.Context, c carecircle.CareRecipient) (
 	err := db.write(ctx, func(tx *Tx) error {
 		if !carecircle.HasPrefix(c.FamilyID, carecircle.PrefixFamily) {
 			if c.FamilyID == "" {
-				return carecircle.Invalid("familyId should not be empty")
+				// No family to hide: report every missing field at once.
+				p := carecircle.Problems{"familyId should not be empty"}
+				var ce *carecircle.Error
+				if errors.As(c.Validate(), &ce) {
+					p = append(p, ce.Fields...)
+				}
+				return p.Err()
 			}
 			return notFound("family")
 		}

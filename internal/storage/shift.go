@@ -55,6 +55,7 @@ func scanShift(row interface{ Scan(...any) error }, now time.Time) (carecircle.S
 	}
 	s.StartTime, s.EndTime, s.CreatedAt, s.UpdatedAt = fromMS(start), fromMS(end), fromMS(created), fromMS(updated)
 	s.CheckedInAt, s.CheckedOutAt = fromNullMS(in), fromNullMS(out)
+	s.CaregiverID = s.Caregiver.ID
 	if prevID.Valid && prevOut.Valid {
 		s.PreviousHandoff = &carecircle.Handoff{ShiftID: prevID.String,
 			Caregiver: carecircle.MemberRef{ID: prevCaregiver.String, FullName: prevName.String},
