@@ -107,15 +107,18 @@ func (h notificationHandlers) unsubscribe(ctx context.Context, in *unsubscribeIn
 	return &NoContent{}, h.s.db.UnsubscribePush(ctx, in.Body.Endpoint)
 }
 
-func (h notificationHandlers) subscriptions(ctx context.Context, _ *struct{}) (*Body[List[storage.PushSubscription]], error) {
+func (h notificationHandlers) subscriptions(ctx context.Context, in *PageQuery) (*Body[List[storage.PushSubscription]], error) {
 	subs, err := h.s.db.PushSubscriptions(ctx)
-	return &Body[List[storage.PushSubscription]]{Body: List[storage.PushSubscription]{Items: subs}}, err
+	if err != nil {
+		return nil, err
+	}
+	page, err := pageOf(subs, func(s storage.PushSubscription) string { return s.ID }, *in)
+	return &Body[List[storage.PushSubscription]]{Body: page}, err
 }
 
 type listNotificationsInput struct {
-	Unread bool   `query:"unread" doc:"only unread notices"`
-	Limit  int    `query:"limit" minimum:"0" maximum:"200" doc:"page size, default 50"`
-	Cursor string `query:"cursor" maxLength:"200"`
+	Unread bool `query:"unread" doc:"only unread notices"`
+	PageQuery
 }
 
 // Inbox is a page of the inbox with the caller's unread count.
@@ -126,7 +129,7 @@ type Inbox struct {
 }
 
 func (h notificationHandlers) list(ctx context.Context, in *listNotificationsInput) (*Body[Inbox], error) {
-	items, next, err := h.s.db.Notifications(ctx, in.Unread, storage.Page{Limit: in.Limit, Cursor: in.Cursor})
+	items, next, err := h.s.db.Notifications(ctx, in.Unread, in.page())
 	if err != nil {
 		return nil, err
 	}
