@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"github.com/carecircle/carecircle"
 	"github.com/carecircle/carecircle/internal/events"
 	"github.com/carecircle/carecircle/internal/jobs"
 	"github.com/carecircle/carecircle/internal/notify"
 	"github.com/carecircle/carecircle/internal/push"
+	"github.com/carecircle/carecircle/internal/storage"
 )
 
 // loadVAPIDKeys returns the Web Push key pair: VAPID_PUBLIC_KEY and
@@ -63,6 +65,17 @@ func (a *App) setupNotifications(keys push.Keys, opts Options) error {
 	a.Bus.Subscribe("notifications", events.Shared, observe("notifications", a.Notify.HandleEvent, opts.OnEventHandled))
 	a.Bus.Subscribe("reminders", events.Shared, observe("reminders", a.Notify.PlanEvent, opts.OnEventHandled))
 	a.runJobs = !a.Cfg.DisableJobs && !opts.DisableJobs
+	if a.Vault != nil {
+		// Files of deleted documents whose removal failed are retried hourly.
+		a.Jobs.Register(jobs.Kind{Name: "document-sweep", Handler: func(ctx context.Context, _ *storage.Job) error {
+			n, err := a.Vault.Sweep(ctx, a.DB, 500)
+			if n > 0 {
+				a.Logger.Info("removed files of deleted documents", "count", n)
+			}
+			return err
+		}})
+		a.Jobs.Every("document-sweep", time.Hour, 17*time.Minute)
+	}
 	return nil
 }
 
