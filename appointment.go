@@ -31,13 +31,6 @@ const (
 // without any: a day before and an hour before.
 func DefaultReminders() []int { return []int{1440, 60} }
 
-// Assignee is the family member who drives the care recipient to an
-// appointment or accompanies them.
-type Assignee struct {
-	ID       string `json:"id"`
-	FullName string `json:"fullName"`
-}
-
 // Appointment is a (possibly recurring) medical appointment of a care
 // recipient. StartTime is the first occurrence; a Recurrence repeats it at
 // the same wall-clock time in the recipient's zone.
@@ -51,7 +44,7 @@ type Appointment struct {
 	Location        string     `json:"location"`
 	DoctorName      string     `json:"doctorName"`
 	Notes           string     `json:"notes"`
-	AssignedTo      *Assignee  `json:"assignedTo"`
+	AssignedTo      *MemberRef `json:"assignedTo"`
 	// Recurrence is the RRULE as normalized by ParseRecurrence; nil when
 	// the appointment does not repeat.
 	Recurrence  *string           `json:"recurrence"`

@@ -76,6 +76,13 @@ type Member struct {
 	AddedAt  time.Time `json:"addedAt"`
 }
 
+// MemberRef names a person in a response: who logged a dose, who drives to
+// an appointment, who wrote an entry, who is on shift.
+type MemberRef struct {
+	ID       string `json:"id"`
+	FullName string `json:"fullName"`
+}
+
 // Invite is a pending invitation to join a family. Its token exists only in
 // the email; storage keeps a hash.
 type Invite struct {

@@ -125,12 +125,6 @@ func ValidDoseStatus(s string) bool {
 	return s == DoseGiven || s == DoseSkipped || s == DoseMissed
 }
 
-// UserRef names a user in a response.
-type UserRef struct {
-	ID       string `json:"id"`
-	FullName string `json:"fullName"`
-}
-
 // DoseLog records what happened to one dose: a medication at one scheduled
 // instant. There is at most one log per dose.
 type DoseLog struct {
@@ -139,11 +133,11 @@ type DoseLog struct {
 	Status        string    `json:"status"`
 	ScheduledTime time.Time `json:"scheduledTime"`
 	LoggedAt      time.Time `json:"loggedAt"`
-	LoggedBy      UserRef   `json:"loggedBy"`
+	LoggedBy      MemberRef `json:"loggedBy"`
 	Notes         string    `json:"notes"`
 	// CorrectedAt and CorrectedBy are set once the log has been corrected.
 	CorrectedAt *time.Time `json:"correctedAt,omitempty"`
-	CorrectedBy *UserRef   `json:"correctedBy,omitempty"`
+	CorrectedBy *MemberRef `json:"correctedBy,omitempty"`
 }
 
 // MaxDoseNotes is the longest note a dose log may carry.

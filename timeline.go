@@ -104,13 +104,6 @@ func (v *Vitals) validate(p *Problems) {
 		"vitals.diastolic must be less than vitals.systolic")
 }
 
-// MemberRef names a person in a response: who wrote, who triggered, who is
-// on shift.
-type MemberRef struct {
-	ID       string `json:"id"`
-	FullName string `json:"fullName"`
-}
-
 // TimelineEntry is one event in a care recipient's health history.
 type TimelineEntry struct {
 	ID              string       `json:"id"`

@@ -45,7 +45,7 @@ func (f *AppointmentFields) apply(a *carecircle.Appointment, p *carecircle.Probl
 	if f.AssignedTo != nil {
 		a.AssignedTo = nil
 		if *f.AssignedTo != "" {
-			a.AssignedTo = &carecircle.Assignee{ID: *f.AssignedTo}
+			a.AssignedTo = &carecircle.MemberRef{ID: *f.AssignedTo}
 		}
 	}
 	if f.Recurrence != nil {

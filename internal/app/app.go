@@ -22,6 +22,8 @@ import (
 	"github.com/carecircle/carecircle/internal/auth"
 	"github.com/carecircle/carecircle/internal/config"
 	"github.com/carecircle/carecircle/internal/events"
+	"github.com/carecircle/carecircle/internal/jobs"
+	"github.com/carecircle/carecircle/internal/notify"
 	"github.com/carecircle/carecircle/internal/realtime"
 	"github.com/carecircle/carecircle/internal/storage"
 	"github.com/carecircle/carecircle/internal/web"
@@ -38,6 +40,16 @@ type Options struct {
 	QuietLogs bool
 	// Worker builds a process without HTTP clients: no WebSocket fan-out.
 	Worker bool
+	// PushClient sends Web Push requests (tests pass pushtest's client);
+	// nil means the default client, which refuses internal addresses.
+	PushClient *http.Client
+	// DisableJobs builds the job runner but does not run it (tests drive
+	// it with Jobs.RunDue); DISABLE_JOBS does the same.
+	DisableJobs bool
+	// OnEventHandled, when set, is told each time the notification
+	// pipeline's consumers ("notifications", "reminders") have handled an
+	// event, so tests can wait for them instead of sleeping.
+	OnEventHandled func(group string, e carecircle.Event, err error)
 }
 
 // App is one CareCircle process.
@@ -51,6 +63,13 @@ type App struct {
 	Vault    *api.Vault // the document vault's files
 	Bus      events.Bus
 	Hub      *realtime.Hub
+	// Jobs runs reminders and deliveries; Notify is the notification
+	// pipeline (see notify.go).
+	Jobs   *jobs.Runner
+	Notify *notify.Service
+
+	runJobs   bool
+	closeOnce sync.Once
 
 	relay       *events.Relay
 	eventsReady chan struct{}
@@ -104,6 +123,11 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		return nil, err
 	}
 	a.closers = append(a.closers, closeLimiter)
+	vapid, err := a.loadVAPIDKeys(ctx)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
 	// Document vault (documents.go): encrypted files under DATA_DIR/documents
 	// or in S3, data keys wrapped by ENCRYPTION_KEY.
 	vault, closeVault, err := newVault(ctx, cfg, db, a.Logger)
@@ -117,7 +141,7 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 		DB: db, Signer: signer, Emails: a.emails, Limiter: limiter,
 		Logger: a.Logger, Metrics: api.NewMetrics(a.Registry), Vault: vault,
 	}, api.Config{BaseURL: cfg.BaseURL, SecureCookies: cfg.SecureCookies(), TrustProxy: cfg.TrustProxy,
-		QuietLogs: opts.QuietLogs, Version: Version})
+		QuietLogs: opts.QuietLogs, Version: Version}, api.NotificationRoutes(vapid.Public))
 	web.New(a.mux, web.Deps{API: a.API, Logger: a.Logger})
 
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -127,6 +151,10 @@ func New(ctx context.Context, cfg config.Config, opts Options) (*App, error) {
 	a.mux.HandleFunc("GET /readyz", a.ready)
 	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.Registry, promhttp.HandlerOpts{}))
 	if err := a.setupEvents(opts.Worker); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.setupNotifications(vapid, opts); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -158,6 +186,9 @@ func (a *App) Handler() http.Handler { return a.handler }
 func (a *App) Start(ctx context.Context) {
 	ctx, a.cancel = context.WithCancel(ctx)
 	a.goBackground(ctx, "events", a.runEvents)
+	if a.runJobs {
+		a.goBackground(ctx, "jobs", a.Jobs.Run)
+	}
 }
 
 func (a *App) goBackground(ctx context.Context, name string, run func(context.Context) error) {
@@ -191,8 +222,15 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
-// Close stops background work and closes connections.
+// Close stops background work and closes connections. Calling it again
+// does nothing.
 func (a *App) Close() error {
+	var err error
+	a.closeOnce.Do(func() { err = a.close() })
+	return err
+}
+
+func (a *App) close() error {
 	if a.cancel != nil {
 		a.cancel()
 	}

@@ -20,16 +20,26 @@ type emailer struct {
 }
 
 func newEmailer(cfg config.Config, logger *slog.Logger) (*emailer, error) {
-	var sender mail.Sender = mail.NewLog(logger)
-	if cfg.SMTPHost != "" {
-		s, err := mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTPHost, Port: cfg.SMTPPort, User: cfg.SMTPUser,
-			Pass: cfg.SMTPPass, From: cfg.SMTPFrom, TLS: cfg.SMTPTLS})
-		if err != nil {
-			return nil, fmt.Errorf("smtp: %w", err)
-		}
-		sender = s
+	sender, err := newMailSender(cfg, logger)
+	if err != nil {
+		return nil, err
 	}
 	return &emailer{queue: mail.NewQueue(sender, logger, mail.QueueOptions{})}, nil
+}
+
+// newMailSender is SMTP when SMTP_HOST is set, else the log. Account emails
+// go through the emailer's queue; notifications call it from their own
+// retried delivery jobs.
+func newMailSender(cfg config.Config, logger *slog.Logger) (mail.Sender, error) {
+	if cfg.SMTPHost == "" {
+		return mail.NewLog(logger), nil
+	}
+	s, err := mail.NewSMTP(mail.SMTPConfig{Host: cfg.SMTPHost, Port: cfg.SMTPPort, User: cfg.SMTPUser,
+		Pass: cfg.SMTPPass, From: cfg.SMTPFrom, TLS: cfg.SMTPTLS})
+	if err != nil {
+		return nil, fmt.Errorf("smtp: %w", err)
+	}
+	return s, nil
 }
 
 // Send queues a ready message (notifications use it).

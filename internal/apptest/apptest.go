@@ -41,6 +41,10 @@ type Options struct {
 	DataDir     string
 	NoStart     bool // don't start background work
 	Worker      bool // a worker process (no WebSocket fan-out)
+	// App passes further process options through (the push client of a
+	// pushtest server, jobs driven by hand); Clock, Logger and Worker are
+	// set from this Options.
+	App app.Options
 }
 
 // Env is a running process.
@@ -103,7 +107,9 @@ func New(t testing.TB, o Options) *Env {
 		t.Fatalf("config: %v", err)
 	}
 	logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	a, err := app.New(context.Background(), cfg, app.Options{Clock: o.Clock, Logger: logger, Worker: o.Worker})
+	ao := o.App
+	ao.Clock, ao.Logger, ao.Worker = o.Clock, logger, o.Worker
+	a, err := app.New(context.Background(), cfg, ao)
 	if err != nil {
 		t.Fatalf("start app: %v", err)
 	}
@@ -359,7 +365,7 @@ func deleteTopology(url, prefix string) {
 		return
 	}
 	defer ch.Close()
-	for _, g := range []string{"audit", "notifications"} {
+	for _, g := range []string{"audit", "notifications", "reminders"} {
 		for _, suffix := range []string{"", ".retry", ".dlq"} {
 			_, _ = ch.QueueDelete(prefix+"."+g+suffix, false, false, false)
 		}

@@ -35,7 +35,7 @@ func scanAppointment(row interface{ Scan(...any) error }) (carecircle.Appointmen
 	a.StartTime, a.EndTime, a.CancelledAt = fromMS(start), fromNullMS(end), fromNullMS(cancelled)
 	a.CreatedAt, a.UpdatedAt = fromMS(created), fromMS(updated)
 	if assigned.Valid {
-		a.AssignedTo = &carecircle.Assignee{ID: assigned.String, FullName: assignedName}
+		a.AssignedTo = &carecircle.MemberRef{ID: assigned.String, FullName: assignedName}
 	}
 	if recurrence != "" {
 		a.Recurrence, a.IsRecurring = &recurrence, true
@@ -82,7 +82,7 @@ func appointment(ctx context.Context, q querier, id string) (carecircle.Appointm
 // resolveAssignee fills in the assigned member's name, or reports that the
 // id is not a member of the family. The message is the same for an unknown
 // user and for a user of another family, so it reveals nothing.
-func resolveAssignee(ctx context.Context, q querier, familyID string, as *carecircle.Assignee) (string, error) {
+func resolveAssignee(ctx context.Context, q querier, familyID string, as *carecircle.MemberRef) (string, error) {
 	const msg = "assignedTo must be a member of the family"
 	if !carecircle.HasPrefix(as.ID, carecircle.PrefixUser) {
 		return msg, nil
@@ -253,7 +253,7 @@ func (db *DB) UpdateAppointment(ctx context.Context, id string, apply func(*care
 	return a, err
 }
 
-func assigneeID(as *carecircle.Assignee) string {
+func assigneeID(as *carecircle.MemberRef) string {
 	if as == nil {
 		return ""
 	}

@@ -12,23 +12,17 @@ import (
 
 // AuditEntry is one line of a family's audit log.
 type AuditEntry struct {
-	ID              string          `json:"id"`
-	EventID         string          `json:"eventId"`
-	Action          string          `json:"action"`
-	Summary         string          `json:"summary"`
-	Actor           *AuditActor     `json:"actor"`
-	SessionID       string          `json:"sessionId,omitempty"`
-	ResourceType    string          `json:"resourceType"`
-	ResourceID      string          `json:"resourceId"`
-	CareRecipientID string          `json:"careRecipientId,omitempty"`
-	OccurredAt      time.Time       `json:"occurredAt"`
-	Data            json.RawMessage `json:"data"`
-}
-
-// AuditActor is who caused an audited change.
-type AuditActor struct {
-	ID       string `json:"id"`
-	FullName string `json:"fullName"`
+	ID              string                `json:"id"`
+	EventID         string                `json:"eventId"`
+	Action          string                `json:"action"`
+	Summary         string                `json:"summary"`
+	Actor           *carecircle.MemberRef `json:"actor"`
+	SessionID       string                `json:"sessionId,omitempty"`
+	ResourceType    string                `json:"resourceType"`
+	ResourceID      string                `json:"resourceId"`
+	CareRecipientID string                `json:"careRecipientId,omitempty"`
+	OccurredAt      time.Time             `json:"occurredAt"`
+	Data            json.RawMessage       `json:"data"`
 }
 
 var actionPhrases = map[string]string{
@@ -157,7 +151,7 @@ func (db *DB) Audit(ctx context.Context, familyID string, p Page) ([]AuditEntry,
 			return nil, "", err
 		}
 		if actorID != "" {
-			a.Actor = &AuditActor{ID: actorID, FullName: actorName}
+			a.Actor = &carecircle.MemberRef{ID: actorID, FullName: actorName}
 		}
 		a.OccurredAt, a.Data = fromMS(at), json.RawMessage(data)
 		out = append(out, a)

@@ -44,7 +44,7 @@ func scanDoseLog(row interface{ Scan(...any) error }, extra ...any) (carecircle.
 	l.ScheduledTime, l.LoggedAt = fromMS(scheduled), fromMS(logged)
 	if updatedBy.Valid {
 		at := fromMS(updated)
-		l.CorrectedAt, l.CorrectedBy = &at, &carecircle.UserRef{ID: updatedBy.String, FullName: updaterName}
+		l.CorrectedAt, l.CorrectedBy = &at, &carecircle.MemberRef{ID: updatedBy.String, FullName: updaterName}
 	}
 	return l, nil
 }
@@ -87,7 +87,7 @@ func (db *DB) LogDose(ctx context.Context, medID string, in DoseInput) (carecirc
 			return carecircle.Errorf(carecircle.ECONFLICT, "%s is deactivated; reactivate it to log doses", m.Name)
 		}
 		out = carecircle.DoseLog{ID: carecircle.NewID(carecircle.PrefixDoseLog), MedicationID: medID, Status: in.Status,
-			ScheduledTime: at, LoggedAt: tx.nowT, LoggedBy: carecircle.UserRef{ID: a.UserID, FullName: a.Name},
+			ScheduledTime: at, LoggedAt: tx.nowT, LoggedBy: carecircle.MemberRef{ID: a.UserID, FullName: a.Name},
 			Notes: strings.TrimSpace(in.Notes)}
 		// The unique constraint decides who logged the dose first; DO
 		// NOTHING keeps the transaction usable to read the winner's log.
@@ -368,7 +368,7 @@ func (db *DB) CorrectDoseLog(ctx context.Context, logID string, status, notes *s
 			return err
 		}
 		now := tx.nowT
-		next.CorrectedAt, next.CorrectedBy = &now, &carecircle.UserRef{ID: a.UserID, FullName: a.Name}
+		next.CorrectedAt, next.CorrectedBy = &now, &carecircle.MemberRef{ID: a.UserID, FullName: a.Name}
 		out = next
 		return tx.emit(ctx, carecircle.EventMedicationLogged, "/api/v1/medication-logs/"+logID, s.FamilyID, s.RecipientID,
 			doseEventData(&m.Medication, s.Scope, &next, loc, map[string]any{

@@ -192,7 +192,7 @@ func (f *form) applyAppointment(a *carecircle.Appointment, loc *time.Location) {
 	a.Location, a.DoctorName, a.Notes = f.Get("location"), f.Get("doctorName"), f.Get("notes")
 	a.AssignedTo = nil
 	if id := f.Get("assignedTo"); id != "" {
-		a.AssignedTo = &carecircle.Assignee{ID: id}
+		a.AssignedTo = &carecircle.MemberRef{ID: id}
 	}
 	a.Recurrence = nil
 	rule := f.Get("repeat")

@@ -47,7 +47,7 @@ func seedHistory(tb testing.TB, e *apptest.Env) historyFamily {
 	for ri, rid := range h.Recipients {
 		weekly := "FREQ=WEEKLY"
 		_, err := db.CreateAppointment(admin, rid, carecircle.Appointment{Title: "Physiotherapy", StartTime: start.Add(10 * time.Hour),
-			Location: "Riverside clinic", AssignedTo: &carecircle.Assignee{ID: f.Caregiver.UserID}, Recurrence: &weekly})
+			Location: "Riverside clinic", AssignedTo: &carecircle.MemberRef{ID: f.Caregiver.UserID}, Recurrence: &weekly})
 		must(err)
 		for d := 0; d < 200; d += 9 {
 			_, err := db.CreateAppointment(admin, rid, carecircle.Appointment{Title: fmt.Sprintf("Visit %d", d),
