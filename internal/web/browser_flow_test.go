@@ -135,6 +135,11 @@ func TestBrowser_FamilyCareFlow(t *testing.T) {
 		t.Errorf("an acknowledged alert opened again")
 	}
 
+	// Ben's inbox has the alert; settings (with the push script) load cleanly.
+	ben.open("/notifications")
+	ben.open("/settings")
+	ben.waitFor("the push controls", `document.querySelector('[data-push-status]').textContent !== 'Push notifications need JavaScript.'`)
+
 	// Documents: Ann uploads a PDF; Ben downloads the same bytes.
 	pdf := filepath.Join(t.TempDir(), "insurance card.pdf")
 	pdfBytes := []byte("%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n")

@@ -20,6 +20,8 @@ type viewer struct {
 	// Recipients are the care recipients of all the viewer's families, for
 	// the switcher, the dashboard and the service worker's offline copies.
 	Recipients []carecircle.CareRecipient
+	// Unread counts the viewer's unread notifications, for the bell.
+	Unread int
 }
 
 // Role returns the viewer's role in a family ("" when not a member).
@@ -104,6 +106,9 @@ func (h *Handler) loadViewer(ctx context.Context) (*viewer, error) {
 	}
 	if v.Recipients, err = h.db.Recipients(ctx, ""); err != nil {
 		return nil, err
+	}
+	if v.Unread, err = h.db.UnreadNotifications(ctx); err != nil {
+		h.logger(ctx).WarnContext(ctx, "unread notifications", "err", err)
 	}
 	return v, nil
 }

@@ -4,24 +4,35 @@ import (
 	"net/http"
 
 	"github.com/carecircle/carecircle"
+	"github.com/carecircle/carecircle/internal/notify"
 	"github.com/carecircle/carecircle/internal/storage"
 )
 
 type settingsData struct {
-	Profile  *form
-	Password *form
-	Sessions []carecircle.Session
-	Zones    []string
+	Profile   *form
+	Password  *form
+	Sessions  []carecircle.Session
+	Zones     []string
+	Prefs     notify.Preferences
+	PrefsForm *form
 }
+
+// Rows are the notification categories with their channels.
+func (d settingsData) Rows() []notificationCategory { return notificationRows(&d.Prefs) }
 
 // settingsPage shows the profile (name, phone, time zone), password change
 // and the active sessions.
 func (h *Handler) settingsPage(w http.ResponseWriter, r *http.Request, v *viewer) {
+	h.renderSettings(w, r, v, h.settingsDefaults(v), http.StatusOK)
+}
+
+// settingsDefaults are the settings forms filled from the stored values.
+func (h *Handler) settingsDefaults(v *viewer) settingsData {
 	pf := newForm("fullName", "phone", "timezone")
 	pf.Set("fullName", v.FullName)
 	pf.Set("phone", v.Phone)
 	pf.Set("timezone", v.Timezone)
-	h.renderSettings(w, r, v, settingsData{Profile: pf, Password: newForm("currentPassword", "newPassword")}, http.StatusOK)
+	return settingsData{Profile: pf, Password: newForm("currentPassword", "newPassword"), PrefsForm: newForm(notificationFields...)}
 }
 
 func (h *Handler) renderSettings(w http.ResponseWriter, r *http.Request, v *viewer, d settingsData, status int) {
@@ -29,6 +40,12 @@ func (h *Handler) renderSettings(w http.ResponseWriter, r *http.Request, v *view
 	if d.Sessions, err = h.db.Sessions(r.Context()); err != nil {
 		h.fail(w, r, v, err)
 		return
+	}
+	if !d.PrefsForm.Failed() {
+		if d.Prefs, err = h.notificationPreferences(r); err != nil {
+			h.fail(w, r, v, err)
+			return
+		}
 	}
 	d.Zones = commonZones
 	p := h.newPage(w, r, v, "Settings")
@@ -48,7 +65,9 @@ func (h *Handler) settingsProfile(w http.ResponseWriter, r *http.Request, v *vie
 	name, phone, tz := f.Get("fullName"), f.Get("phone"), f.Get("timezone")
 	if err := h.api.UpdateProfile(r.Context(), storage.UserPatch{FullName: &name, Phone: &phone, Timezone: &tz}); err != nil {
 		status := f.Fail(err)
-		h.renderSettings(w, r, v, settingsData{Profile: f, Password: newForm("currentPassword", "newPassword")}, status)
+		d := h.settingsDefaults(v)
+		d.Profile = f
+		h.renderSettings(w, r, v, d, status)
 		return
 	}
 	redirect(w, r, "/settings", "ok", "Your profile is saved.")
@@ -63,11 +82,9 @@ func (h *Handler) settingsPassword(w http.ResponseWriter, r *http.Request, v *vi
 	}
 	if err := h.api.ChangePassword(r.Context(), f.Get("currentPassword"), f.Get("newPassword")); err != nil {
 		status := f.Fail(err)
-		pf := newForm("fullName", "phone", "timezone")
-		pf.Set("fullName", v.FullName)
-		pf.Set("phone", v.Phone)
-		pf.Set("timezone", v.Timezone)
-		h.renderSettings(w, r, v, settingsData{Profile: pf, Password: f}, status)
+		d := h.settingsDefaults(v)
+		d.Password = f
+		h.renderSettings(w, r, v, d, status)
 		return
 	}
 	redirect(w, r, "/settings", "ok", "Your password is changed. Your other devices are signed out.")

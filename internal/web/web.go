@@ -121,6 +121,10 @@ func (h *Handler) routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /settings/password", h.app(h.settingsPassword))
 	mux.HandleFunc("POST /settings/verify", h.app(h.settingsResendVerification))
 	mux.HandleFunc("POST /settings/sessions/{sid}/revoke", h.app(h.sessionRevoke))
+	mux.HandleFunc("POST /settings/notifications", h.app(h.settingsNotifications))
+	mux.HandleFunc("GET /notifications", h.app(h.notificationsPage))
+	mux.HandleFunc("POST /notifications/read-all", h.app(h.notificationsReadAll))
+	mux.HandleFunc("POST /notifications/{nid}/open", h.app(h.notificationOpen))
 
 	mux.HandleFunc("GET /care/new", h.app(h.recipientNewPage))
 	mux.HandleFunc("POST /care", h.app(h.recipientCreate))
