@@ -47,7 +47,7 @@ func testPagesRenderForEveryRole(t *testing.T, e *apptest.Env) {
 	f := e.NewFamily("Render", "America/New_York")
 	alertID := seedCare(t, f)
 	rid := f.RecipientID
-	paths := []string{"/dashboard", "/family", "/settings", "/care/" + rid, "/care/" + rid + "/calendar",
+	paths := []string{"/dashboard", "/family", "/settings", "/notifications", "/notifications?unread=1", "/care/" + rid, "/care/" + rid + "/calendar",
 		"/care/" + rid + "/calendar?view=month", "/care/" + rid + "/calendar?view=month&month=2026-02", "/care/" + rid + "/timeline",
 		"/care/" + rid + "/timeline?type=VITALS", "/care/" + rid + "/shifts", "/care/" + rid + "/documents", "/care/" + rid + "/medications",
 		"/care/" + rid + "/medications?date=2026-03-08", "/care/" + rid + "/emergency",

@@ -204,7 +204,7 @@ func TestPages_StrictCSPHolds(t *testing.T) {
 	for _, path := range []string{"/", "/login", "/register", "/forgot-password", "/reset-password?token=x", "/verify-email?token=x", "/accept-invite/nope", "/offline", "/nowhere"} {
 		check(anon, path)
 	}
-	for _, path := range []string{"/dashboard", "/family", "/settings", "/care/new", "/care/" + rid, "/care/" + rid + "/edit", "/care/" + rid + "/calendar",
+	for _, path := range []string{"/dashboard", "/family", "/settings", "/notifications", "/care/new", "/care/" + rid, "/care/" + rid + "/edit", "/care/" + rid + "/calendar",
 		"/care/" + rid + "/calendar?view=month", "/care/" + rid + "/calendar/new", "/care/" + rid + "/timeline", "/care/" + rid + "/shifts",
 		"/care/" + rid + "/emergency", "/care/" + rid + "/emergency/card", "/alerts/" + alertID, "/care/" + rid + "/documents",
 		"/care/" + rid + "/medications", "/care/" + rid + "/medications/new"} {
