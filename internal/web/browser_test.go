@@ -159,8 +159,11 @@ func (b *tab) waitFor(what, cond string) {
 	b.t.Helper()
 	ctx, cancel := b.step()
 	defer cancel()
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingTimeout(stepTimeout-time.Second),
-		chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+	err := retryContext(ctx, func() error {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](cond, chromedp.WithPollingInterval(50*time.Millisecond)))
+		return err
+	})
+	if err != nil {
 		b.t.Fatalf("%s: waiting for %s (%s): %v\npage text: %.1500s", b.name, what, cond, err, b.text())
 	}
 }
@@ -170,11 +173,34 @@ func eval[T any](b *tab, expr string) T {
 	b.t.Helper()
 	ctx, cancel := b.step()
 	defer cancel()
-	v, err := chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+	var v T
+	err := retryContext(ctx, func() error {
+		var err error
+		v, err = chromedp.Run(ctx, chromedp.Evaluate[T](expr, chromedp.EvalAwaitPromise))
+		return err
+	})
 	if err != nil {
 		b.t.Fatalf("%s: eval %s: %v", b.name, expr, err)
 	}
 	return v
+}
+
+// retryContext runs fn again while it fails because the page's JavaScript
+// context was being replaced (right after a load, DevTools can still hold
+// the old document's context id), until ctx ends.
+func retryContext(ctx context.Context, fn func() error) error {
+	for {
+		err := fn()
+		if err == nil || !strings.Contains(err.Error(), "Cannot find context with specified id") &&
+			!strings.Contains(err.Error(), "Execution context was destroyed") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 func (b *tab) location() string {
