@@ -206,30 +206,3 @@ func BenchmarkDashboard(b *testing.B) {
 	b.ReportMetric(float64(percentile(d, 0.50).Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(percentile(d, 0.99).Microseconds())/1000, "p99-ms")
 }
-
-// TestDashboard_P99Under20ms is the quality bar as a test: the dashboard of
-// three recipients with six months of history renders in 20 ms at p99.
-func TestDashboard_P99Under20ms(t *testing.T) {
-	if testing.Short() {
-		t.Skip("seeds six months of history")
-	}
-	e := apptest.New(t, apptest.Options{})
-	h := seedHistory(t, e)
-	renderTimes(t, e, h.Admin, 20)
-	// Other processes on a shared machine only ever add latency, so the
-	// best of three runs is the page's own speed.
-	var p50, p99 time.Duration
-	for run := 0; run < 3; run++ {
-		d := renderTimes(t, e, h.Admin, 300)
-		if q := percentile(d, 0.99); run == 0 || q < p99 {
-			p50, p99 = percentile(d, 0.50), q
-		}
-		if p99 <= 20*time.Millisecond {
-			break
-		}
-	}
-	t.Logf("dashboard render: p50 %v, p99 %v over 300 renders", p50, p99)
-	if p99 > 20*time.Millisecond {
-		t.Errorf("dashboard p99 %v, over 20 ms", p99)
-	}
-}
