@@ -35,7 +35,7 @@ type NewSession struct {
 
 const userColumns = `u.id, u.email, u.full_name, u.phone, u.timezone, u.email_verified_at, u.created_at`
 
-func scanUser(row interface{ Scan(...any) error }) (carecircle.User, error) {
+func scanUser(row rowScanner) (carecircle.User, error) {
 	var u carecircle.User
 	var verified sql.NullInt64
 	var created int64

@@ -20,7 +20,7 @@ const appointmentColumns = `a.id, a.family_id, a.care_recipient_id, a.title, a.s
 // appointmentFrom names the assigned member alongside each appointment.
 const appointmentFrom = `appointments a LEFT JOIN users u ON u.id = a.assigned_to`
 
-func scanAppointment(row interface{ Scan(...any) error }) (carecircle.Appointment, error) {
+func scanAppointment(row rowScanner) (carecircle.Appointment, error) {
 	var a carecircle.Appointment
 	var start, created, updated int64
 	var end, cancelled sql.NullInt64
@@ -420,12 +420,7 @@ func (db *DB) Appointments(ctx context.Context, recipientID string, q Appointmen
 		}
 		return strings.Compare(x.ID, y.ID)
 	})
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = EncodeCursor(ms(last.OccurrenceStart), last.ID)
-	}
+	out, next := cutPage(out, limit, func(o *carecircle.AppointmentOccurrence) (time.Time, string) { return o.OccurrenceStart, o.ID })
 	if out == nil {
 		out = []carecircle.AppointmentOccurrence{}
 	}

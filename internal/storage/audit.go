@@ -159,11 +159,6 @@ func (db *DB) Audit(ctx context.Context, familyID string, p Page) ([]AuditEntry,
 	if err := rows.Err(); err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = EncodeCursor(ms(last.OccurredAt), last.ID)
-	}
+	out, next := cutPage(out, limit, func(a *AuditEntry) (time.Time, string) { return a.OccurredAt, a.ID })
 	return out, next, nil
 }

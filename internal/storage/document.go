@@ -46,7 +46,7 @@ const documentColumns = `d.id, d.care_recipient_id, d.name, d.file_name, d.categ
 
 const documentFrom = ` FROM documents d JOIN users u ON u.id = d.uploaded_by`
 
-func scanDocument(row interface{ Scan(...any) error }) (carecircle.Document, error) {
+func scanDocument(row rowScanner) (carecircle.Document, error) {
 	var d carecircle.Document
 	var expires sql.NullInt64
 	var created, updated int64
@@ -190,24 +190,11 @@ func (db *DB) Documents(ctx context.Context, recipientID string, f DocumentFilte
 	if err != nil {
 		return nil, "", fmt.Errorf("list documents: %w", err)
 	}
-	defer rows.Close()
-	out := []carecircle.Document{}
-	for rows.Next() {
-		d, err := scanDocument(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list documents: %w", err)
-		}
-		out = append(out, d)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scanDocument)
+	if err != nil {
 		return nil, "", fmt.Errorf("list documents: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = EncodeCursor(ms(last.CreatedAt), last.ID)
-	}
+	out, next := cutPage(out, limit, func(d *carecircle.Document) (time.Time, string) { return d.CreatedAt, d.ID })
 	return out, next, nil
 }
 

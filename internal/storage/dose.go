@@ -31,7 +31,7 @@ const doseLogColumns = `l.id, l.medication_id, l.status, l.scheduled_at, l.logge
 
 const doseLogJoins = ` JOIN users u ON u.id = l.logged_by LEFT JOIN users uu ON uu.id = l.updated_by`
 
-func scanDoseLog(row interface{ Scan(...any) error }, extra ...any) (carecircle.DoseLog, error) {
+func scanDoseLog(row rowScanner, extra ...any) (carecircle.DoseLog, error) {
 	var l carecircle.DoseLog
 	var scheduled, logged, updated int64
 	var updatedBy sql.NullString
@@ -398,22 +398,10 @@ func (db *DB) DoseHistory(ctx context.Context, medID string, page Page) ([]carec
 	if err != nil {
 		return nil, "", fmt.Errorf("dose history: %w", err)
 	}
-	defer rows.Close()
-	out := []carecircle.DoseLog{}
-	for rows.Next() {
-		l, err := scanDoseLog(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("dose history: %w", err)
-		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, func(r rowScanner) (carecircle.DoseLog, error) { return scanDoseLog(r) })
+	if err != nil {
 		return nil, "", fmt.Errorf("dose history: %w", err)
 	}
-	if len(out) <= n {
-		return out, "", nil
-	}
-	out = out[:n]
-	last := out[n-1]
-	return out, EncodeCursor(ms(last.ScheduledTime), last.ID), nil
+	out, next := cutPage(out, n, func(l *carecircle.DoseLog) (time.Time, string) { return l.ScheduledTime, l.ID })
+	return out, next, nil
 }

@@ -23,7 +23,7 @@ const alertFrom = ` FROM emergency_alerts a
 	LEFT JOIN users au ON au.id = a.acknowledged_by
 	LEFT JOIN users ru ON ru.id = a.resolved_by`
 
-func scanAlert(row interface{ Scan(...any) error }) (carecircle.EmergencyAlert, error) {
+func scanAlert(row rowScanner) (carecircle.EmergencyAlert, error) {
 	var a carecircle.EmergencyAlert
 	var first, last, preferred string
 	var created, updated int64
@@ -192,26 +192,13 @@ func (db *DB) Alerts(ctx context.Context, recipientID string, status carecircle.
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = EncodeCursor(ms(last.CreatedAt), last.ID)
-	}
+	out, next := cutPage(out, limit, func(a *carecircle.EmergencyAlert) (time.Time, string) { return a.CreatedAt, a.ID })
 	return out, next, withAcknowledgements(ctx, db.r, out)
 }
 
 func collectAlerts(rows *sql.Rows) ([]carecircle.EmergencyAlert, error) {
-	defer rows.Close()
-	out := []carecircle.EmergencyAlert{}
-	for rows.Next() {
-		a, err := scanAlert(rows)
-		if err != nil {
-			return nil, fmt.Errorf("list emergency alerts: %w", err)
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scanAlert)
+	if err != nil {
 		return nil, fmt.Errorf("list emergency alerts: %w", err)
 	}
 	return out, nil

@@ -51,19 +51,10 @@ func (db *DB) Families(ctx context.Context) ([]carecircle.Family, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list families: %w", err)
 	}
-	defer rows.Close()
-	out := []carecircle.Family{}
-	for rows.Next() {
-		f, err := scanFamily(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, f)
-	}
-	return out, rows.Err()
+	return collect(rows, scanFamily)
 }
 
-func scanFamily(row interface{ Scan(...any) error }) (carecircle.Family, error) {
+func scanFamily(row rowScanner) (carecircle.Family, error) {
 	var f carecircle.Family
 	var c, u int64
 	err := row.Scan(&f.ID, &f.Name, &f.Role, &c, &u)

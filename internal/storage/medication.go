@@ -26,7 +26,7 @@ type medRow struct {
 }
 
 // scanMedication reads medicationColumns, then any extra destinations.
-func scanMedication(row interface{ Scan(...any) error }, extra ...any) (medRow, error) {
+func scanMedication(row rowScanner, extra ...any) (medRow, error) {
 	var m medRow
 	var times, days string
 	var supply, threshold, interval, maxDoses, deactivated sql.NullInt64

@@ -323,7 +323,7 @@ func (tx *Tx) RecordDelivery(ctx context.Context, deliveryID string, o DeliveryO
 
 const notificationColumns = `n.id, n.category, n.title, n.body, n.url, n.family_id, n.care_recipient_id, n.event_id, n.read_at, n.created_at`
 
-func scanNotification(row interface{ Scan(...any) error }) (Notification, error) {
+func scanNotification(row rowScanner) (Notification, error) {
 	var n Notification
 	var read sql.NullInt64
 	var created int64
@@ -356,24 +356,11 @@ func (db *DB) Notifications(ctx context.Context, unreadOnly bool, p Page) ([]Not
 	if err != nil {
 		return nil, "", fmt.Errorf("list notifications: %w", err)
 	}
-	defer rows.Close()
-	out := []Notification{}
-	for rows.Next() {
-		n, err := scanNotification(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list notifications: %w", err)
-		}
-		out = append(out, n)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scanNotification)
+	if err != nil {
 		return nil, "", fmt.Errorf("list notifications: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = EncodeCursor(ms(last.CreatedAt), last.ID)
-	}
+	out, next := cutPage(out, limit, func(n *Notification) (time.Time, string) { return n.CreatedAt, n.ID })
 	return out, next, db.withDeliveries(ctx, out)
 }
 

@@ -1,9 +1,11 @@
 package storage
 
 import (
+	"database/sql"
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/carecircle/carecircle"
@@ -56,4 +58,34 @@ func DecodeCursor(s string) (key int64, id string, err error) {
 		return 0, "", bad
 	}
 	return key, id, nil
+}
+
+// rowScanner is one row to read: *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(...any) error }
+
+// collect reads every row with scan and closes rows. No rows is an empty
+// slice, not nil: a list is [] in JSON.
+func collect[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// cutPage trims items, read as one more than limit, to a page and returns
+// the cursor after its last item when more follow ("" on the last page).
+// key gives an item's sort instant and id, the parts of its cursor.
+func cutPage[T any](items []T, limit int, key func(*T) (time.Time, string)) ([]T, string) {
+	if len(items) <= limit {
+		return items, ""
+	}
+	items = items[:limit]
+	at, id := key(&items[limit-1])
+	return items, EncodeCursor(ms(at), id)
 }

@@ -14,7 +14,7 @@ const recipientColumns = `cr.id, cr.family_id, cr.first_name, cr.last_name, cr.p
 	cr.blood_type, cr.allergies, cr.conditions, cr.timezone, cr.notes, cr.primary_hospital, cr.insurance,
 	cr.emergency_contacts, cr.doctors, cr.missed_dose_minutes, cr.created_at, cr.updated_at`
 
-func scanRecipient(row interface{ Scan(...any) error }) (carecircle.CareRecipient, error) {
+func scanRecipient(row rowScanner) (carecircle.CareRecipient, error) {
 	var c carecircle.CareRecipient
 	var dob, insurance sql.NullString
 	var allergies, conditions, contacts, doctors string
@@ -136,16 +136,7 @@ func (db *DB) Recipients(ctx context.Context, familyID string) ([]carecircle.Car
 	if err != nil {
 		return nil, fmt.Errorf("list care recipients: %w", err)
 	}
-	defer rows.Close()
-	out := []carecircle.CareRecipient{}
-	for rows.Next() {
-		c, err := scanRecipient(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	return collect(rows, scanRecipient)
 }
 
 // Recipient returns one care recipient of the caller's families.

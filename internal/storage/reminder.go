@@ -44,7 +44,7 @@ const reminderMedicationColumns = `x.id, x.family_id, x.care_recipient_id, x.nam
 
 const reminderMedicationFrom = ` FROM medications x JOIN care_recipients cr ON cr.id = x.care_recipient_id`
 
-func scanReminderMedication(row interface{ Scan(...any) error }) (ReminderMedication, error) {
+func scanReminderMedication(row rowScanner) (ReminderMedication, error) {
 	var m ReminderMedication
 	var times, days string
 	var start, end sql.NullString
@@ -93,16 +93,11 @@ func scanReminderMedication(row interface{ Scan(...any) error }) (ReminderMedica
 }
 
 func collectReminderMedications(rows *sql.Rows) ([]ReminderMedication, error) {
-	defer rows.Close()
-	var out []ReminderMedication
-	for rows.Next() {
-		m, err := scanReminderMedication(rows)
-		if err != nil {
-			return nil, fmt.Errorf("read medications: %w", err)
-		}
-		out = append(out, m)
+	out, err := collect(rows, scanReminderMedication)
+	if err != nil {
+		return nil, fmt.Errorf("read medications: %w", err)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // ActiveMedications returns up to limit active scheduled medications (not
@@ -264,7 +259,7 @@ func (db *DB) reminderAppointments(ctx context.Context, where string, args ...an
 // scanWith appends extra destinations to a row scan, so an entity's scan
 // function can read a query with more columns after its own.
 type scanWith struct {
-	row   interface{ Scan(...any) error }
+	row   rowScanner
 	extra []any
 }
 

@@ -42,7 +42,7 @@ const shiftFrom = ` FROM shifts s
 		ORDER BY p2.checked_out_at DESC, p2.id DESC LIMIT 1)
 	LEFT JOIN users pu ON pu.id = p.caregiver_id`
 
-func scanShift(row interface{ Scan(...any) error }, now time.Time) (carecircle.Shift, error) {
+func scanShift(row rowScanner, now time.Time) (carecircle.Shift, error) {
 	var s carecircle.Shift
 	var start, end, created, updated int64
 	var in, out, prevOut sql.NullInt64
@@ -238,26 +238,13 @@ func (db *DB) Shifts(ctx context.Context, recipientID string, f ShiftFilter) ([]
 	if err != nil {
 		return nil, "", err
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = EncodeCursor(ms(last.StartTime), last.ID)
-	}
+	out, next := cutPage(out, limit, func(s *carecircle.Shift) (time.Time, string) { return s.StartTime, s.ID })
 	return out, next, nil
 }
 
 func collectShifts(rows *sql.Rows, now time.Time) ([]carecircle.Shift, error) {
-	defer rows.Close()
-	out := []carecircle.Shift{}
-	for rows.Next() {
-		s, err := scanShift(rows, now)
-		if err != nil {
-			return nil, fmt.Errorf("list shifts: %w", err)
-		}
-		out = append(out, s)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, func(r rowScanner) (carecircle.Shift, error) { return scanShift(r, now) })
+	if err != nil {
 		return nil, fmt.Errorf("list shifts: %w", err)
 	}
 	return out, nil

@@ -25,7 +25,7 @@ const timelineColumns = `t.id, t.care_recipient_id, t.type, t.content, t.severit
 
 const timelineFrom = ` FROM timeline_entries t JOIN users u ON u.id = t.author_id`
 
-func scanTimelineEntry(row interface{ Scan(...any) error }) (carecircle.TimelineEntry, error) {
+func scanTimelineEntry(row rowScanner) (carecircle.TimelineEntry, error) {
 	var e carecircle.TimelineEntry
 	var severity, vitals sql.NullString
 	var occurred, created, updated int64
@@ -150,24 +150,11 @@ func (db *DB) TimelineEntries(ctx context.Context, recipientID string, f Timelin
 	if err != nil {
 		return nil, "", fmt.Errorf("list timeline: %w", err)
 	}
-	defer rows.Close()
-	out := []carecircle.TimelineEntry{}
-	for rows.Next() {
-		e, err := scanTimelineEntry(rows)
-		if err != nil {
-			return nil, "", fmt.Errorf("list timeline: %w", err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
+	out, err := collect(rows, scanTimelineEntry)
+	if err != nil {
 		return nil, "", fmt.Errorf("list timeline: %w", err)
 	}
-	next := ""
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = EncodeCursor(ms(last.OccurredAt), last.ID)
-	}
+	out, next := cutPage(out, limit, func(e *carecircle.TimelineEntry) (time.Time, string) { return e.OccurredAt, e.ID })
 	return out, next, nil
 }
 
