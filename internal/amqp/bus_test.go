@@ -17,6 +17,7 @@ import (
 
 	"github.com/carecircle/carecircle"
 	"github.com/carecircle/carecircle/internal/amqp"
+	"github.com/carecircle/carecircle/internal/apptest"
 	"github.com/carecircle/carecircle/internal/events"
 )
 
@@ -362,18 +363,18 @@ func TestPublish_FailsWithinTimeoutWhenBrokerStopsAnswering(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := startProxy(t, target.Host)
+	proxy := apptest.NewProxy(t, target.Host)
 	viaProxy := *target
-	viaProxy.Host = proxy.addr
+	viaProxy.Host = proxy.Addr()
 	b := f.bus("a", amqp.Options{PublishTimeout: 300 * time.Millisecond}, viaProxy.String())
 	f.start(b)
 	publish(t, b, newEvents(1, carecircle.EventShiftCreated))
 
-	proxy.pause() // the network path dies silently: no confirm ever comes
+	proxy.Pause() // the network path dies silently: no confirm ever comes
 	start := time.Now()
 	err = b.Publish(context.Background(), newEvents(3, carecircle.EventShiftCreated))
 	took := time.Since(start)
-	proxy.unpause()
+	proxy.Unpause()
 	if !errors.Is(err, amqp.ErrUnavailable) {
 		t.Fatalf("publish without confirms: got %v, want ErrUnavailable", err)
 	}
@@ -481,10 +482,10 @@ func TestShared_PoisonMessageGoesStraightToDeadLetterQueue(t *testing.T) {
 func TestStart_FailsWhenBrokerUnreachable(t *testing.T) {
 	f := newFixture(t)
 	target, _ := url.Parse(f.url)
-	proxy := startProxy(t, target.Host)
-	proxy.cut()
+	proxy := apptest.NewProxy(t, target.Host)
+	proxy.Cut()
 	viaProxy := *target
-	viaProxy.Host = proxy.addr
+	viaProxy.Host = proxy.Addr()
 	b := f.bus("a", amqp.Options{}, viaProxy.String())
 	if err := b.Start(context.Background()); err == nil {
 		t.Fatal("Start succeeded with the broker unreachable")
@@ -493,7 +494,7 @@ func TestStart_FailsWhenBrokerUnreachable(t *testing.T) {
 		t.Fatal("Publish succeeded on a bus that never connected")
 	}
 	// The broker comes back: Start may be tried again.
-	proxy.restore()
+	proxy.Restore()
 	f.start(b)
 	publish(t, b, newEvents(1, carecircle.EventShiftCreated))
 }
@@ -504,9 +505,9 @@ func TestOutage_PublishFailsThenBusReconnectsAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := startProxy(t, target.Host)
+	proxy := apptest.NewProxy(t, target.Host)
 	viaProxy := *target
-	viaProxy.Host = proxy.addr
+	viaProxy.Host = proxy.Addr()
 
 	group := f.group("audit")
 	logs := &logWatch{t: t, msg: "amqp reconnect failed", seen: make(chan struct{}, 16)}
@@ -526,7 +527,7 @@ func TestOutage_PublishFailsThenBusReconnectsAndResumes(t *testing.T) {
 	shared.waitN(t, 1)
 	live.waitN(t, 1)
 
-	proxy.cut()
+	proxy.Cut()
 	// Within moments the Bus notices; from then on Publish fails at once.
 	eventually(t, 5*time.Second, "Publish to fail during the outage", func() bool {
 		return b.Publish(context.Background(), newEvents(1, carecircle.EventAlertCreated)) != nil
@@ -555,7 +556,7 @@ func TestOutage_PublishFailsThenBusReconnectsAndResumes(t *testing.T) {
 			t.Fatal("no reconnect attempt logged during the outage")
 		}
 	}
-	proxy.restore()
+	proxy.Restore()
 	after := newEvents(1, carecircle.EventAlertResolved)
 	eventually(t, 20*time.Second, "Publish to succeed after the broker came back", func() bool {
 		return b.Publish(context.Background(), after) == nil

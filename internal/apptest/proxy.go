@@ -1,34 +1,38 @@
 package apptest
 
 import (
-	"io"
 	"net"
 	"sync"
 	"testing"
 )
 
-// Proxy is a TCP proxy a test can cut and restore, standing in for a
-// network outage between CareCircle and a service (the broker).
+// Proxy forwards a loopback port to a service, so a test can cut the
+// network to it (closing every connection and the listener), bring it back
+// on the same port, or stall it (hold the bytes, keep the connections) the
+// way a dead network path does.
 type Proxy struct {
 	t      testing.TB
 	target string
 	addr   string
 
-	mu    sync.Mutex
-	ln    net.Listener
-	conns map[net.Conn]struct{}
+	mu     sync.Mutex
+	ln     net.Listener
+	conns  map[net.Conn]struct{}
+	paused bool
+	resume *sync.Cond
 }
 
-// NewProxy forwards a loopback port to target.
+// NewProxy forwards a loopback port to target until the test ends.
 func NewProxy(t testing.TB, target string) *Proxy {
 	t.Helper()
-	p := &Proxy{t: t, target: target, conns: map[net.Conn]struct{}{}}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("proxy listen: %v", err)
 	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
+	p := &Proxy{t: t, target: target, addr: ln.Addr().String(), conns: map[net.Conn]struct{}{}}
+	p.resume = sync.NewCond(&p.mu)
+	p.ln = ln
+	go p.serve(ln)
 	t.Cleanup(p.Cut)
 	return p
 }
@@ -37,48 +41,61 @@ func NewProxy(t testing.TB, target string) *Proxy {
 func (p *Proxy) Addr() string { return p.addr }
 
 func (p *Proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		up, err := net.Dial("tcp", p.target)
+		if err != nil {
+			c.Close()
+			continue
+		}
+		p.mu.Lock()
+		if p.ln != ln { // cut while dialling
+			p.mu.Unlock()
+			c.Close()
+			up.Close()
+			return
+		}
+		p.conns[c], p.conns[up] = struct{}{}, struct{}{}
+		p.mu.Unlock()
+		go p.pipe(c, up)
+		go p.pipe(up, c)
+	}
+}
+
+// pipe copies src to dst, holding data back while the proxy is paused.
+func (p *Proxy) pipe(dst, src net.Conn) {
+	defer func() {
+		dst.Close()
+		src.Close()
+		p.mu.Lock()
+		delete(p.conns, dst)
+		delete(p.conns, src)
+		p.mu.Unlock()
+	}()
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := src.Read(buf)
+		if n > 0 {
+			p.mu.Lock()
+			for p.paused {
+				p.resume.Wait()
+			}
+			p.mu.Unlock()
+			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
-			go p.pipe(c)
 		}
-	}()
+		if err != nil { // EOF or a cut: the protocols here need no half-close
+			return
+		}
+	}
 }
 
-func (p *Proxy) pipe(c net.Conn) {
-	up, err := net.Dial("tcp", p.target)
-	if err != nil {
-		c.Close()
-		return
-	}
-	p.mu.Lock()
-	if p.ln == nil { // cut while dialing
-		p.mu.Unlock()
-		c.Close()
-		up.Close()
-		return
-	}
-	p.conns[c], p.conns[up] = struct{}{}, struct{}{}
-	p.mu.Unlock()
-	done := make(chan struct{}, 2)
-	go func() { io.Copy(up, c); done <- struct{}{} }()
-	go func() { io.Copy(c, up); done <- struct{}{} }()
-	<-done
-	c.Close()
-	up.Close()
-	p.mu.Lock()
-	delete(p.conns, c)
-	delete(p.conns, up)
-	p.mu.Unlock()
-}
-
-// Cut closes the listener and every open connection: the service is gone.
+// Cut closes the listener and every forwarded connection: to the client it
+// looks like the service went away.
 func (p *Proxy) Cut() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -89,14 +106,34 @@ func (p *Proxy) Cut() {
 	for c := range p.conns {
 		c.Close()
 	}
+	p.paused = false
+	p.resume.Broadcast()
 }
 
-// Restore listens on the same address again: the service is back.
+// Restore listens again on the same address: the service is back.
 func (p *Proxy) Restore() {
 	p.t.Helper()
 	ln, err := net.Listen("tcp", p.addr)
 	if err != nil {
-		p.t.Fatalf("restore proxy: %v", err)
+		p.t.Fatalf("proxy relisten on %s: %v", p.addr, err)
 	}
-	p.serve(ln)
+	p.mu.Lock()
+	p.ln = ln
+	p.mu.Unlock()
+	go p.serve(ln)
+}
+
+// Pause stalls every forwarded byte until Unpause.
+func (p *Proxy) Pause() {
+	p.mu.Lock()
+	p.paused = true
+	p.mu.Unlock()
+}
+
+// Unpause lets the held bytes through.
+func (p *Proxy) Unpause() {
+	p.mu.Lock()
+	p.paused = false
+	p.resume.Broadcast()
+	p.mu.Unlock()
 }
