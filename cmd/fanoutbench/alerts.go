@@ -16,17 +16,18 @@ import (
 
 // alertShot is one POST /api/v1/emergency/alert and its outcome.
 type alertShot struct {
-	family  int
-	sent    time.Time // just before the request was written
-	postDur time.Duration
-	id      string
-	err     error
+	family   int
+	instance int       // index of the server it was POSTed to
+	sent     time.Time // just before the request was written
+	postDur  time.Duration
+	id       string
+	err      error
 }
 
 // fireAlerts raises n alerts open-loop: the i-th is sent at start+i/rate
 // whether or not earlier ones have been answered, each by the ADMIN of a
-// family picked at random.
-func fireAlerts(ctx context.Context, base string, fams []family, n int, rate float64, rng *rand.Rand) []*alertShot {
+// family picked at random, to the servers in turn.
+func fireAlerts(ctx context.Context, bases []string, fams []family, n int, rate float64, rng *rand.Rand) []*alertShot {
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256}}
 	shots := make([]*alertShot, n)
 	interval := time.Duration(float64(time.Second) / rate)
@@ -42,13 +43,13 @@ func fireAlerts(ctx context.Context, base string, fams []family, n int, rate flo
 			return shots[:i]
 		case <-timer.C:
 		}
-		shot := &alertShot{family: rng.IntN(len(fams))}
+		shot := &alertShot{family: rng.IntN(len(fams)), instance: i % len(bases)}
 		shots[i] = shot
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			f := fams[shot.family]
-			shot.id, shot.err = postAlert(ctx, client, base, f, i, &shot.sent, &shot.postDur)
+			shot.id, shot.err = postAlert(ctx, client, bases[shot.instance], f, i, &shot.sent, &shot.postDur)
 		}()
 	}
 	wg.Wait()
@@ -97,6 +98,7 @@ type outcome struct {
 	firstPostErr           error
 	expected               int             // members of the families of the alerts raised
 	latencies              []time.Duration // POST sent → socket received, one per (alert, member)
+	crossLatencies         []time.Duration // the subset whose socket is on another server than the POST
 	postLatencies          []time.Duration
 	spreads                []time.Duration // per alert: first member's delivery → last member's
 	missing                int             // (alert, member) pairs never delivered
@@ -146,6 +148,9 @@ func tally(fams []family, shots []*alertShot, fl *fleet) outcome {
 			}
 			seen[p] = true
 			o.latencies = append(o.latencies, r.at.Sub(shots[i].sent))
+			if sock.instance != shots[i].instance {
+				o.crossLatencies = append(o.crossLatencies, r.at.Sub(shots[i].sent))
+			}
 			if f, ok := first[i]; !ok || r.at.Before(f) {
 				first[i] = r.at
 			}
@@ -160,6 +165,7 @@ func tally(fams []family, shots []*alertShot, fl *fleet) outcome {
 	o.missing = o.expected - len(seen)
 	slices.Sort(o.spreads)
 	slices.Sort(o.latencies)
+	slices.Sort(o.crossLatencies)
 	slices.Sort(o.postLatencies)
 	return o
 }

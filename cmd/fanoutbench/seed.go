@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,12 +91,29 @@ func copyFile(src, dst string) error {
 	return out.Close()
 }
 
-// seed fills a fresh database at dbPath with nFamilies families of nMembers
-// each, through the storage layer so every row and outbox event is what the
-// app itself writes. The store serializes writes on one connection, so
-// workers only overlap Go-side work with the previous commit's fsync.
-func seed(ctx context.Context, dbPath string, signer *auth.Signer, nFamilies, nMembers, workers int) ([]family, error) {
-	db, err := storage.Open(ctx, dbPath)
+// seedPostgres seeds the PostgreSQL database at dbURL, which the servers
+// will share. The seeding connections alone run with synchronous_commit=off
+// (a runtime parameter in their URL): a crash during seeding would only
+// cost the run, and the servers later commit with the database's own
+// setting. PostgreSQL takes concurrent writers, so more workers help here.
+func seedPostgres(ctx context.Context, dbURL string, signer *auth.Signer, nFamilies, nMembers int) ([]family, error) {
+	u, err := url.Parse(dbURL)
+	if err != nil {
+		return nil, fmt.Errorf("postgres url: %w", err)
+	}
+	q := u.Query()
+	q.Set("synchronous_commit", "off")
+	u.RawQuery = q.Encode()
+	return seed(ctx, u.String(), signer, nFamilies, nMembers, 16)
+}
+
+// seed fills a fresh database at dbURL (a SQLite path or a postgres:// URL)
+// with nFamilies families of nMembers each, through the storage layer so
+// every row and outbox event is what the app itself writes. On SQLite the
+// store serializes writes on one connection, so workers only overlap Go-side
+// work with the previous commit's fsync.
+func seed(ctx context.Context, dbURL string, signer *auth.Signer, nFamilies, nMembers, workers int) ([]family, error) {
+	db, err := storage.Open(ctx, dbURL)
 	if err != nil {
 		return nil, err
 	}

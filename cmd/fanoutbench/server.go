@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -74,7 +76,16 @@ type server struct {
 // variables that would point it elsewhere (PostgreSQL, Redis, RabbitMQ) are
 // dropped from the inherited environment.
 func startServer(ctx context.Context, bin, dataDir string, port int, jwtSecret string) (*server, error) {
-	logPath := filepath.Join(dataDir, "server.log")
+	return startProcess(ctx, bin, filepath.Join(dataDir, "server.log"), map[string]string{
+		"DATA_DIR": dataDir, "PORT": strconv.Itoa(port), "JWT_SECRET": jwtSecret,
+		"AUTH_RATE_LIMIT": "0", "LOG_LEVEL": "warn",
+	})
+}
+
+// startProcess runs `bin serve` with env on top of the inherited environment,
+// less the deployment variables (which only env may set), logging to
+// logPath, and waits until it answers /healthz on env's PORT.
+func startProcess(ctx context.Context, bin, logPath string, env map[string]string) (*server, error) {
 	logf, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -83,19 +94,24 @@ func startServer(ctx context.Context, bin, dataDir string, port int, jwtSecret s
 	cmd := exec.Command(bin, "serve")
 	drop := map[string]bool{"DATABASE_URL": true, "REDIS_URL": true, "AMQP_URL": true, "RABBITMQ_URL": true,
 		"BASE_URL": true, "DATA_DIR": true, "PORT": true, "JWT_SECRET": true, "AUTH_RATE_LIMIT": true, "LOG_LEVEL": true}
+	for k := range env {
+		drop[k] = true
+	}
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); !drop[k] {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
-	cmd.Env = append(cmd.Env, "DATA_DIR="+dataDir, "PORT="+strconv.Itoa(port), "JWT_SECRET="+jwtSecret,
-		"AUTH_RATE_LIMIT=0", "LOG_LEVEL=warn")
+	// Sorted, so a server's environment is the same from run to run.
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		cmd.Env = append(cmd.Env, k+"="+env[k])
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start server: %w", err)
 	}
-	s := &server{cmd: cmd, base: fmt.Sprintf("http://127.0.0.1:%d", port), logPath: logPath, exited: make(chan struct{})}
+	s := &server{cmd: cmd, base: "http://127.0.0.1:" + env["PORT"], logPath: logPath, exited: make(chan struct{})}
 	go func() { _ = cmd.Wait(); close(s.exited) }()
 	if err := s.waitHealthy(ctx, 30*time.Second); err != nil {
 		s.stop()

@@ -25,6 +25,7 @@ type receipt struct {
 type socket struct {
 	family   int
 	member   int
+	instance int // index of the server it is connected to
 	conn     *websocket.Conn
 	receipts []receipt
 	other    int   // messages of any other type
@@ -42,12 +43,14 @@ type fleet struct {
 }
 
 // dialAll opens one socket per member, at most concurrency at a time, and
-// starts each socket's reader.
-func dialAll(ctx context.Context, wsURL string, fams []family, concurrency int) (*fleet, error) {
+// starts each socket's reader. With several servers, a family's members
+// alternate between them (member i on server i mod n), so every family has
+// members on each.
+func dialAll(ctx context.Context, wsURLs []string, fams []family, concurrency int) (*fleet, error) {
 	fl := &fleet{}
 	for fi, f := range fams {
 		for mi := range f.members {
-			fl.sockets = append(fl.sockets, &socket{family: fi, member: mi})
+			fl.sockets = append(fl.sockets, &socket{family: fi, member: mi, instance: mi % len(wsURLs)})
 		}
 	}
 	// A transport of its own: every upgrade needs a fresh connection, and
@@ -77,7 +80,7 @@ func dialAll(ctx context.Context, wsURL string, fams []family, concurrency int) 
 			for attempt := 1; ; attempt++ {
 				dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 				var resp *http.Response
-				s.conn, resp, err = websocket.Dial(dctx, wsURL, &websocket.DialOptions{
+				s.conn, resp, err = websocket.Dial(dctx, wsURLs[s.instance], &websocket.DialOptions{
 					HTTPClient: client,
 					HTTPHeader: http.Header{"Authorization": {"Bearer " + tok}},
 				})
