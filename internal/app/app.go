@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -208,6 +209,10 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes: 64 << 10, ErrorLog: slog.NewLogLogger(a.Logger.Handler(), slog.LevelWarn)}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// Start-up (migrations, templates, the API's schemas) leaves garbage
+	// behind; collect it and give the pages back now rather than whenever
+	// the scavenger gets to them, so an idle server stays small.
+	debug.FreeOSMemory()
 	select {
 	case err := <-errc:
 		return err

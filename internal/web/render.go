@@ -21,39 +21,55 @@ import (
 	"github.com/carecircle/carecircle/internal/api"
 )
 
-// pageTemplate is one page: the layout, the partials and the page's own
-// "content" block.
-type pageTemplate struct {
-	t *template.Template
-}
-
-// parsePages parses every templates/pages/*.html against the layout.
-func parsePages(a *assets) (map[string]*pageTemplate, error) {
-	base, err := template.New("").Funcs(funcs(a)).ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html")
+// parsePages parses the layout, the partials and every templates/pages/*.html
+// into one template set and returns it with the names of the pages. Each
+// page's "content" block is renamed "content:<page>", and the "content" the
+// layout calls picks the page being rendered (page.Template). Layout and
+// partials are so parsed once, not cloned for every page: html/template
+// copies the parse trees it clones, which held 10 MB on an idle server.
+func parsePages(a *assets) (*template.Template, map[string]bool, error) {
+	t, err := template.New("").Funcs(funcs(a)).ParseFS(templateFS, "templates/layout.html", "templates/partials/*.html")
 	if err != nil {
-		return nil, fmt.Errorf("parse layout: %w", err)
+		return nil, nil, fmt.Errorf("parse layout: %w", err)
 	}
 	files, err := fs.Glob(templateFS, "templates/pages/*.html")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	pages := map[string]*pageTemplate{}
-	for _, f := range files {
-		t, err := base.Clone()
+	names := map[string]bool{}
+	var pick strings.Builder
+	pick.WriteString(`{{define "content"}}`)
+	for i, f := range files {
+		src, err := fs.ReadFile(templateFS, f)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if t, err = t.ParseFS(templateFS, f); err != nil {
-			return nil, fmt.Errorf("parse %s: %w", f, err)
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		body, ok := strings.CutPrefix(string(src), `{{define "content"}}`)
+		if !ok {
+			return nil, nil, fmt.Errorf("parse %s: a page must start with {{define \"content\"}}", f)
 		}
-		pages[strings.TrimSuffix(path.Base(f), ".html")] = &pageTemplate{t: t}
+		if _, err := t.New(f).Parse(`{{define "content:` + name + `"}}` + body); err != nil {
+			return nil, nil, fmt.Errorf("parse %s: %w", f, err)
+		}
+		if i > 0 {
+			pick.WriteString(`{{else }}`)
+		}
+		fmt.Fprintf(&pick, `{{if eq .Template %q}}{{template "content:%s" .}}`, name, name)
+		names[name] = true
 	}
-	return pages, nil
+	pick.WriteString(strings.Repeat(`{{end}}`, len(files)) + `{{end}}`)
+	if _, err := t.New("content").Parse(pick.String()); err != nil {
+		return nil, nil, fmt.Errorf("parse pages: %w", err)
+	}
+	return t, names, nil
 }
 
 // page is what every template receives.
 type page struct {
 	Title string
+	// Template is the page being rendered (set by render).
+	Template string
 	// V is the signed-in viewer, nil on public pages for visitors.
 	V *viewer
 	// R is the care recipient the page is about, if any, and RLoc its zone.
@@ -100,8 +116,7 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // render executes a page template and writes it, compressed when the client
 // accepts gzip. Pages are private and revalidated on every visit.
 func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, name string, p *page) {
-	t := h.pages[name]
-	if t == nil {
+	if !h.pageNames[name] {
 		h.logger(r.Context()).ErrorContext(r.Context(), "no such page template", "page", name)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
@@ -112,7 +127,8 @@ func (h *Handler) render(w http.ResponseWriter, r *http.Request, status int, nam
 	buf := bufPool.Get().(*bytes.Buffer)
 	buf.Reset()
 	defer bufPool.Put(buf)
-	if err := t.t.ExecuteTemplate(buf, "layout", p); err != nil {
+	p.Template = name
+	if err := h.pages.ExecuteTemplate(buf, "layout", p); err != nil {
 		h.logger(r.Context()).ErrorContext(r.Context(), "render page", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

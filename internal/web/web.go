@@ -11,6 +11,7 @@ package web
 import (
 	"embed"
 	"fmt"
+	"html/template"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -34,13 +35,14 @@ type Deps struct {
 
 // Handler serves the web app's pages, actions and static files.
 type Handler struct {
-	api     *api.Server
-	db      *storage.DB
-	clock   carecircle.Clock
-	log     *slog.Logger
-	assets  *assets
-	pages   map[string]*pageTemplate
-	refresh *refresher
+	api       *api.Server
+	db        *storage.DB
+	clock     carecircle.Clock
+	log       *slog.Logger
+	assets    *assets
+	pages     *template.Template // every page; see parsePages
+	pageNames map[string]bool
+	refresh   *refresher
 }
 
 // New registers the web app's routes on mux (the API's mux: it owns /api/,
@@ -73,7 +75,7 @@ func newHandler(d Deps) (*Handler, error) {
 	if err := h.assets.addIcons(); err != nil {
 		return nil, err
 	}
-	if h.pages, err = parsePages(h.assets); err != nil {
+	if h.pages, h.pageNames, err = parsePages(h.assets); err != nil {
 		return nil, err
 	}
 	return h, nil
