@@ -774,6 +774,17 @@ func TestDocuments_BadUploadsGetClearMessagesAndLeaveNothing(t *testing.T) {
 	})
 }
 
+// TestDocuments_EmptyFileIsAFieldError checks an empty file is answered like
+// every other validation error: a message list naming the file field.
+func TestDocuments_EmptyFileIsAFieldError(t *testing.T) {
+	apptest.Each(t, func(t *testing.T, e *apptest.Env) {
+		f := e.NewFamily("Empty", "UTC")
+		r := sendUpload(t, f.Caregiver, f.RecipientID, upload{fields: [][2]string{{"category", "LEGAL"}},
+			file: "a.pdf", content: strings.NewReader("")})
+		wantError(t, r, 400, "file")
+	})
+}
+
 // TestDocuments_FailedCommitRemovesTheFile makes the row's transaction fail
 // (its event can't be recorded, as with a lost connection) and checks the
 // stored file goes with it.

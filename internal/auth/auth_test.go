@@ -82,6 +82,28 @@ func TestSigner_VerifyRejectsTamperingAndExpiry(t *testing.T) {
 	}
 }
 
+// TestSigner_ExpiryIsTheTokensOwn checks the expiry Issue reports (the
+// expiresAt clients time their refresh by) is the one in the token: a JWT
+// expiry has whole seconds, so a sub-second now must not report it later.
+func TestSigner_ExpiryIsTheTokensOwn(t *testing.T) {
+	s, err := NewSigner([]byte(strings.Repeat("k", 32)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 12, 0, 0, 605840594, time.UTC)
+	tok, exp, err := s.Issue("usr_1", "ses_1", now, 15*time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Verify(tok, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !exp.Equal(c.ExpiresAt.Time) {
+		t.Errorf("reported expiry %v, token expires at %v", exp, c.ExpiresAt.Time)
+	}
+}
+
 func TestRefreshToken_CarriesSession(t *testing.T) {
 	tok := NewRefreshToken("ses_abc")
 	sid, ok := SplitRefreshToken(tok)

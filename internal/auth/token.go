@@ -64,7 +64,8 @@ const issuer = "carecircle"
 
 // Issue returns an access token for the user's session valid for ttl.
 func (s *Signer) Issue(userID, sessionID string, now time.Time, ttl time.Duration) (string, time.Time, error) {
-	exp := now.Add(ttl)
+	// A JWT expiry has whole seconds; report the one the token carries.
+	exp := now.Add(ttl).Truncate(time.Second)
 	tok := jwt.NewWithClaims(jwt.SigningMethodHS256, Claims{
 		SessionID: sessionID,
 		RegisteredClaims: jwt.RegisteredClaims{

@@ -76,7 +76,7 @@ func (s *Store) Write(ctx context.Context, key string, dataKey []byte, r io.Read
 	}
 	head = head[:n]
 	if n == 0 {
-		return Written{}, carecircle.Errorf(carecircle.EINVALID, "file is empty")
+		return Written{}, carecircle.Invalid("file is empty")
 	}
 	mime, ok := Sniff(head)
 	if !ok {
