@@ -60,6 +60,24 @@ func (s Scope) Location() *time.Location {
 	return loc
 }
 
+// requireMakerOrAdmin allows the family's ADMINs, and the member who made a
+// record (makerID) while they may still write care data; anyone else gets
+// EFORBIDDEN naming who may ("only the <maker> or a family ADMIN may
+// change it").
+func (s Scope) requireMakerOrAdmin(ctx context.Context, makerID, maker string) error {
+	a, err := actor(ctx)
+	if err != nil {
+		return err
+	}
+	if s.Role == carecircle.RoleAdmin {
+		return nil
+	}
+	if makerID != a.UserID {
+		return carecircle.Errorf(carecircle.EFORBIDDEN, "only the %s or a family ADMIN may change it", maker)
+	}
+	return s.Role.Require(carecircle.RoleCaregiver)
+}
+
 // recipientScope resolves a care recipient through the caller's membership.
 // Soft-deleted recipients are not found.
 func recipientScope(ctx context.Context, q querier, recipientID string) (Scope, error) {

@@ -271,22 +271,6 @@ func (db *DB) RecordDocumentDownload(ctx context.Context, d carecircle.Document)
 	})
 }
 
-// mayEditDocument allows the document's uploader (while they may still write
-// care data) and the family's ADMINs; everyone else gets EFORBIDDEN.
-func mayEditDocument(ctx context.Context, s Scope, d carecircle.Document) error {
-	a, err := actor(ctx)
-	if err != nil {
-		return err
-	}
-	if s.Role == carecircle.RoleAdmin {
-		return nil
-	}
-	if d.UploadedBy.ID != a.UserID {
-		return carecircle.Errorf(carecircle.EFORBIDDEN, "only the document's uploader or a family ADMIN may change it")
-	}
-	return s.Role.Require(carecircle.RoleCaregiver)
-}
-
 // UpdateDocument loads a document, lets apply change its name, category or
 // expiry (apply gets the care recipient's zone, for dates), validates and
 // saves it (its uploader or an ADMIN).
@@ -300,7 +284,7 @@ func (db *DB) UpdateDocument(ctx context.Context, id string, apply func(d *carec
 		if d, err = documentByID(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := mayEditDocument(ctx, s, d); err != nil {
+		if err := s.requireMakerOrAdmin(ctx, d.UploadedBy.ID, "document's uploader"); err != nil {
 			return err
 		}
 		before := d
@@ -348,7 +332,7 @@ func (db *DB) DeleteDocument(ctx context.Context, id string) (storageKey string,
 		if err != nil {
 			return err
 		}
-		if err := mayEditDocument(ctx, s, d); err != nil {
+		if err := s.requireMakerOrAdmin(ctx, d.UploadedBy.ID, "document's uploader"); err != nil {
 			return err
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT storage_key FROM documents WHERE id = $1`, id).Scan(&storageKey); err != nil {

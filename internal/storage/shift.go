@@ -287,22 +287,6 @@ func (db *DB) Shift(ctx context.Context, id string) (carecircle.Shift, error) {
 	return shiftByID(ctx, db.r, id, db.Clock.Now())
 }
 
-// mayManageShift allows the family's ADMINs and the shift's creator (while
-// they may still write care data) to change or delete it.
-func mayManageShift(ctx context.Context, sc Scope, s carecircle.Shift) error {
-	a, err := actor(ctx)
-	if err != nil {
-		return err
-	}
-	if sc.Role == carecircle.RoleAdmin {
-		return nil
-	}
-	if s.CreatedBy.ID != a.UserID {
-		return carecircle.Errorf(carecircle.EFORBIDDEN, "only the shift's creator or a family ADMIN may change it")
-	}
-	return sc.Role.Require(carecircle.RoleCaregiver)
-}
-
 // UpdateShift loads a shift, lets apply change it, validates and saves it
 // (ADMIN or the shift's creator). A checked-in shift keeps its caregiver.
 func (db *DB) UpdateShift(ctx context.Context, id string, apply func(*carecircle.Shift) error) (carecircle.Shift, error) {
@@ -316,7 +300,7 @@ func (db *DB) UpdateShift(ctx context.Context, id string, apply func(*carecircle
 		if err != nil {
 			return err
 		}
-		if err := mayManageShift(ctx, sc, old); err != nil {
+		if err := sc.requireMakerOrAdmin(ctx, old.CreatedBy.ID, "shift's creator"); err != nil {
 			return err
 		}
 		s = old
@@ -365,7 +349,7 @@ func (db *DB) DeleteShift(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if err := mayManageShift(ctx, sc, s); err != nil {
+		if err := sc.requireMakerOrAdmin(ctx, s.CreatedBy.ID, "shift's creator"); err != nil {
 			return err
 		}
 		if s.CheckedInAt != nil {

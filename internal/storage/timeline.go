@@ -185,22 +185,6 @@ func timelineEntry(ctx context.Context, q querier, id string) (carecircle.Timeli
 	return e, nil
 }
 
-// mayEditTimelineEntry allows the entry's author (while they may still write
-// care data) and the family's ADMINs; everyone else gets EFORBIDDEN.
-func mayEditTimelineEntry(ctx context.Context, s Scope, e carecircle.TimelineEntry) error {
-	a, err := actor(ctx)
-	if err != nil {
-		return err
-	}
-	if s.Role == carecircle.RoleAdmin {
-		return nil
-	}
-	if e.Author.ID != a.UserID {
-		return carecircle.Errorf(carecircle.EFORBIDDEN, "only the entry's author or a family ADMIN may change it")
-	}
-	return s.Role.Require(carecircle.RoleCaregiver)
-}
-
 // UpdateTimelineEntry loads an entry, lets apply change it, validates and
 // saves it (its author or an ADMIN).
 func (db *DB) UpdateTimelineEntry(ctx context.Context, id string, apply func(*carecircle.TimelineEntry) error) (carecircle.TimelineEntry, error) {
@@ -213,7 +197,7 @@ func (db *DB) UpdateTimelineEntry(ctx context.Context, id string, apply func(*ca
 		if e, err = timelineEntry(ctx, tx, id); err != nil {
 			return err
 		}
-		if err := mayEditTimelineEntry(ctx, s, e); err != nil {
+		if err := s.requireMakerOrAdmin(ctx, e.Author.ID, "entry's author"); err != nil {
 			return err
 		}
 		if err := apply(&e); err != nil {
@@ -249,7 +233,7 @@ func (db *DB) DeleteTimelineEntry(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if err := mayEditTimelineEntry(ctx, s, e); err != nil {
+		if err := s.requireMakerOrAdmin(ctx, e.Author.ID, "entry's author"); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM timeline_entries WHERE id = $1`, id); err != nil {
