@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,9 @@ import (
 	"github.com/carecircle/carecircle"
 	"github.com/carecircle/carecircle/internal/api"
 )
+
+// defineRe finds the templates a file defines.
+var defineRe = regexp.MustCompile(`{{-?\s*define\s+"([^"]+)"`)
 
 // parsePages parses the layout, the partials and every templates/pages/*.html
 // into one template set and returns it with the names of the pages. Each
@@ -48,6 +52,13 @@ func parsePages(a *assets) (*template.Template, map[string]bool, error) {
 		body, ok := strings.CutPrefix(string(src), `{{define "content"}}`)
 		if !ok {
 			return nil, nil, fmt.Errorf("parse %s: a page must start with {{define \"content\"}}", f)
+		}
+		// A page's own helpers now share one namespace: refuse a name that
+		// is taken rather than let the later definition win silently.
+		for _, m := range defineRe.FindAllStringSubmatch(body, -1) {
+			if t.Lookup(m[1]) != nil {
+				return nil, nil, fmt.Errorf("parse %s: template %q is defined elsewhere too", f, m[1])
+			}
 		}
 		if _, err := t.New(f).Parse(`{{define "content:` + name + `"}}` + body); err != nil {
 			return nil, nil, fmt.Errorf("parse %s: %w", f, err)
